@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv and install the package with every extra and the dev tools.
+set -euo pipefail
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip
+# torch first, pinned: this exact version resolves to a CPU-only build here; an unpinned
+# torch pulled in by sentence-transformers or whisper would fetch a multi-GB CUDA build.
+"${PIP[@]}" install -q "torch==2.13.0"
+"${PIP[@]}" install -q -e ".[all,bench,dev]"

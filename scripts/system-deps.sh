@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# System packages the test suite needs: a real redis-server, espeak-ng to speak test audio.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
+if [ ${#need[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
