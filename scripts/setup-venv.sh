@@ -11,3 +11,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # torch pulled in by sentence-transformers or whisper would fetch a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
 "${PIP[@]}" install -q -e ".[all,bench,dev]"
+# openai-whisper without its dependencies: the [whisper] extra lists the ones it needs;
+# its triton requirement (about 1 GB, GPU only) is skipped. Pinned: the converter and the
+# progress hook follow this version's checkpoint format and transcribe loop.
+"${PIP[@]}" install -q --no-deps "openai-whisper==20250625"
