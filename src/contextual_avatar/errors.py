@@ -6,6 +6,7 @@ so a host application can catch one type. Subclasses say what the caller can do:
     ContextualAvatarError
     ├── ConfigError            a setting is invalid; fix the configuration
     ├── MissingDependencyError an optional extra is not installed; pip install it
+    ├── InputError             an argument (session id, question) is unusable; fix the call
     ├── IngestError            a file could not be read; fix or skip that file
     ├── IndexCorruptError      the persisted index cannot be loaded; re-ingest
     ├── StoreUnavailable       Redis or the graph server cannot be reached; retry later
@@ -26,6 +27,7 @@ __all__ = [
     "ContextualAvatarError",
     "IndexCorruptError",
     "IngestError",
+    "InputError",
     "MissingDependencyError",
     "ModelError",
     "StoreUnavailable",
@@ -48,9 +50,12 @@ class MissingDependencyError(ContextualAvatarError, ImportError):
         self.extra = extra
         self.module = module
         super().__init__(
-            f"{feature} needs the '{module}' package: "
-            f"pip install 'contextual-avatar[{extra}]'"
+            f"{feature} needs the '{module}' package: pip install 'contextual-avatar[{extra}]'"
         )
+
+
+class InputError(ContextualAvatarError, ValueError):
+    """An argument such as a session id or a question cannot be used as given."""
 
 
 class IngestError(ContextualAvatarError):

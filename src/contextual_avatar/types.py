@@ -24,8 +24,8 @@ __all__ = [
     "Segment",
     "SourceRef",
     "Span",
-    "TokenUsage",
     "Tier",
+    "TokenUsage",
     "Turn",
     "format_timestamp",
     "merge_refs",
@@ -86,7 +86,8 @@ def merge_refs(refs: Sequence[SourceRef]) -> tuple[SourceRef, ...]:
         if prev is None or not timed:
             out.setdefault(key, ref)
             continue
-        assert prev.start_s is not None and ref.start_s is not None
+        assert prev.start_s is not None
+        assert ref.start_s is not None
         out[key] = SourceRef(
             source=ref.source,
             page=ref.page,

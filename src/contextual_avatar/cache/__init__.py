@@ -1,1 +1,18 @@
-"""cache."""
+"""The per-session chunk cache: policies, stores and the hit rule."""
+
+from contextual_avatar.cache._cache import CacheStats, ChunkCache
+from contextual_avatar.cache._history import MemoryHistory
+from contextual_avatar.cache._policy import EvictionPolicy, FIFOPolicy, LRUPolicy
+from contextual_avatar.cache._store import CacheEntry, ChunkStore, MemoryChunkStore
+
+__all__ = [
+    "CacheEntry",
+    "CacheStats",
+    "ChunkCache",
+    "ChunkStore",
+    "EvictionPolicy",
+    "FIFOPolicy",
+    "LRUPolicy",
+    "MemoryChunkStore",
+    "MemoryHistory",
+]

@@ -1,0 +1,99 @@
+"""The session chunk cache: answer from a handful of chunks before searching the index.
+
+A lookup scores the session's cached chunks against the (conversation-aware) query
+vector; when the best reaches the hit threshold the turn is a *hit* and the index is not
+searched. On a miss the caller searches the index and :meth:`ChunkCache.admit` reorganises
+the cache around the new results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from contextual_avatar.cache._store import CacheEntry, ChunkStore
+from contextual_avatar.types import CacheDecision, ScoredChunk
+
+__all__ = ["CacheStats", "ChunkCache"]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """Lookups served from the cache (hits) and not (misses), since start."""
+
+    hits: int
+    misses: int
+
+    @property
+    def hit_rate(self) -> float:
+        """Hits over lookups (0 when there were none)."""
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class ChunkCache:
+    """Scores a session's cached chunks and decides hit or miss.
+
+    Policy and storage live in the store; this class holds the hit rule.
+    """
+
+    def __init__(self, store: ChunkStore, *, threshold: float) -> None:
+        """Wrap a store.
+
+        Args:
+            store: Where entries live (memory or Redis).
+            threshold: Cosine similarity the best cached chunk must reach for a hit.
+        """
+        self.store = store
+        self.threshold = threshold
+        self._hits = 0
+        self._misses = 0
+
+    async def lookup(
+        self, session: str, query: npt.NDArray[np.float32]
+    ) -> tuple[list[ScoredChunk], CacheDecision]:
+        """Score the session's chunks against ``query``.
+
+        ``query`` is one vector or several (rows); a chunk scores its best similarity to
+        any of them.
+
+        Returns:
+            The cached chunks, best first, and the decision. On a hit the chunks are
+            marked as used.
+        """
+        entries = await self.store.entries(session)
+        if not entries:
+            self._misses += 1
+            return [], CacheDecision(False, 0.0, self.threshold, "session cache is empty")
+        matrix = np.stack([e.vector for e in entries])
+        queries = np.asarray(query, dtype=np.float32).reshape(-1, matrix.shape[1])
+        scores = (matrix @ queries.T).max(axis=1)
+        order = np.argsort(-scores, kind="stable")
+        ranked = [ScoredChunk(entries[i].chunk, float(scores[i])) for i in order]
+        best = ranked[0].score
+        if best >= self.threshold:
+            self._hits += 1
+            await self.store.touch(session, [ranked[0].chunk.id])
+            reason = f"best cached chunk scores {best:.3f} >= {self.threshold:.3f}"
+            return ranked, CacheDecision(True, best, self.threshold, reason)
+        self._misses += 1
+        reason = f"best cached chunk scores {best:.3f} < {self.threshold:.3f}"
+        return ranked, CacheDecision(False, best, self.threshold, reason)
+
+    async def admit(
+        self, session: str, chunks: Sequence[ScoredChunk], vectors: npt.NDArray[np.float32]
+    ) -> list[str]:
+        """Admit search results, least relevant first so the best ends up most recent.
+
+        Returns:
+            Ids of evicted chunks.
+        """
+        entries = [CacheEntry(sc.chunk, vectors[i]) for i, sc in enumerate(chunks)]
+        return await self.store.admit(session, entries[::-1])
+
+    def stats(self) -> CacheStats:
+        """Counters since this cache was created."""
+        return CacheStats(self._hits, self._misses)

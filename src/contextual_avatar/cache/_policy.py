@@ -1,0 +1,67 @@
+"""Eviction policies: pure bookkeeping over keys, no storage, no I/O.
+
+A policy is told when a key is admitted, hit or forgotten, and names the key to evict.
+The base class keeps insertion order; each policy overrides only what differs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+__all__ = ["EvictionPolicy", "FIFOPolicy", "LRUPolicy"]
+
+
+class EvictionPolicy:
+    """Base: tracks resident keys in admission order.
+
+    Subclasses override :meth:`on_hit` and/or :meth:`victim`. Callers guarantee that
+    ``on_hit`` and ``forget`` are only called for resident keys and ``victim`` only when
+    at least one key is resident.
+    """
+
+    def __init__(self) -> None:
+        self._order: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._order
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def on_admit(self, key: str) -> None:
+        """Record a newly admitted key (re-admitting a resident key counts as a hit)."""
+        if key in self._order:
+            self.on_hit(key)
+        else:
+            self._order[key] = None
+
+    def on_hit(self, key: str) -> None:
+        """Record a use of a resident key."""
+
+    def forget(self, key: str) -> None:
+        """Drop a key (evicted or invalidated)."""
+        self._order.pop(key, None)
+
+    def victim(self) -> str:
+        """The key to evict next."""
+        raise NotImplementedError
+
+
+class FIFOPolicy(EvictionPolicy):
+    """Evict the key admitted first."""
+
+    def victim(self) -> str:
+        """The oldest admitted key."""
+        return next(iter(self._order))
+
+
+class LRUPolicy(FIFOPolicy):
+    """Evict the key used least recently."""
+
+    def on_hit(self, key: str) -> None:
+        """Move ``key`` to the most recent end."""
+        self._order.move_to_end(key)

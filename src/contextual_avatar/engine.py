@@ -1,0 +1,404 @@
+"""The engine: wires ingest, retrieval, the session cache and the responder.
+
+:class:`AsyncContextEngine` is the core; :class:`ContextEngine` is its blocking face
+with the same methods. The engine only wires: every computation lives in a part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+
+from contextual_avatar._sync import LoopThread
+from contextual_avatar.cache import (
+    ChunkCache,
+    ChunkStore,
+    LRUPolicy,
+    MemoryChunkStore,
+    MemoryHistory,
+)
+from contextual_avatar.config import EngineConfig
+from contextual_avatar.errors import IngestError, InputError
+from contextual_avatar.ingest import (
+    check_file,
+    chunk_segments,
+    content_hash,
+    count_tokens,
+    kind_of,
+    read_segments,
+)
+from contextual_avatar.retrieval import DocRecord, Embedder, FaissIndex, MiniLMEmbedder
+from contextual_avatar.routing import ExtractiveResponder, Responder, SimilarityRouter
+from contextual_avatar.types import Answer, IngestReport, ScoredChunk, Turn
+
+__all__ = ["AsyncContextEngine", "ContextEngine", "ProgressFn"]
+
+log = logging.getLogger(__name__)
+
+#: ``progress(stage, done, total)``: stage is ``"read"``, ``"embed"`` or ``"save"``.
+ProgressFn = Callable[[str, float, float], None]
+
+MAX_SESSION_ID_CHARS = 256
+MAX_QUESTION_CHARS = 8_000
+# Below this best-context cosine the small tier is not trusted (see benchmarks/).
+ROUTE_THRESHOLD = 0.30
+
+
+def session_tag(session_id: str) -> str:
+    """A short hash of a session id for logs: ids may be personal data."""
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+class AsyncContextEngine:
+    """Answers conversational turns from ingested documents, cache first.
+
+    Example::
+
+        async with AsyncContextEngine() as engine:
+            await engine.ingest("guide.pdf")
+            answer = await engine.ask("s1", "How much does an adult ticket cost?")
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: ChunkStore | None = None,
+        responder: Responder | None = None,
+    ) -> None:
+        """Open the engine and load the persisted index (models load on first use).
+
+        Args:
+            config: Settings; ``None`` reads ``CONTEXTUAL_AVATAR_*`` variables over the defaults.
+            embedder: Replaces the configured embedder.
+            store: Replaces the in-process chunk store (e.g. a Redis store).
+            responder: Replaces the offline extractive answerer.
+
+        Raises:
+            ConfigError: The config is invalid or the index was built with another embedder.
+            IndexCorruptError: The persisted index cannot be read.
+        """
+        self.config = config if config is not None else EngineConfig.from_env()
+        cfg = self.config
+        self._embedder: Embedder = embedder or MiniLMEmbedder(
+            model_path=cfg.embedder.model_path,
+            batch_size=cfg.embedder.batch_size,
+            threads=cfg.embedder.threads,
+        )
+        self._index_dir = cfg.data_dir / "index"
+        self._index = FaissIndex.load(
+            self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
+        )
+        self._cache = ChunkCache(
+            store
+            or MemoryChunkStore(
+                capacity=cfg.cache.capacity,
+                policy_factory=LRUPolicy,
+                max_sessions=cfg.cache.max_sessions,
+                ttl_s=cfg.cache.session_ttl_s,
+            ),
+            threshold=cfg.cache.hit_threshold,
+        )
+        self._history = MemoryHistory(
+            max_sessions=cfg.cache.max_sessions, ttl_s=cfg.cache.session_ttl_s
+        )
+        self._responder: Responder = responder or ExtractiveResponder(
+            self._embed,
+            count_tokens=self._count_tokens,
+            max_sentences=cfg.answer.max_sentences,
+            context_chunks=cfg.answer.context_chunks,
+        )
+        self._router = SimilarityRouter(
+            threshold=ROUTE_THRESHOLD,
+            small_model=self._responder.model,
+            large_model=self._responder.model,
+        )
+        self._write_lock = asyncio.Lock()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return self._embedder.embed(texts)
+
+    def _count_tokens(self, text: str) -> int:
+        return count_tokens(text, self.config.chunking.encoding)
+
+    @property
+    def documents(self) -> list[DocRecord]:
+        """Documents in the index, in ingest order."""
+        return list(self._index.docs.values())
+
+    # -- ingest ------------------------------------------------------------------------
+
+    async def ingest(self, path: str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
+        """Read, chunk, embed and index a file; a file already indexed is a no-op.
+
+        Re-ingesting a path whose content changed replaces the old version.
+
+        Args:
+            path: A PDF, text/Markdown file, or SRT/VTT transcript.
+            progress: Called as work advances, for progress bars.
+
+        Returns:
+            What was done.
+
+        Raises:
+            IngestError: The file cannot be used; the index is unchanged.
+        """
+        started = time.perf_counter()
+        path = Path(path)
+        check_file(path, max_bytes=self.config.ingest.max_file_bytes)
+        kind = kind_of(path)
+        doc_id = await asyncio.to_thread(content_hash, path)
+        if self._index.has_doc(doc_id):
+            return IngestReport(
+                str(path), doc_id, kind, 0, 0, 0, True, time.perf_counter() - started
+            )
+        if progress:
+            progress("read", 0, 1)
+        segments = await asyncio.to_thread(read_segments, path, kind)
+        chunks = chunk_segments(segments, doc_id=doc_id, config=self.config.chunking)
+        if not chunks:
+            raise IngestError(path, "no text to index after cleaning")
+        if progress:
+            progress("read", 1, 1)
+        vectors = await self._embed_with_progress([c.text for c in chunks], progress)
+        tokens = sum(self._count_tokens(c.text) for c in chunks)
+        record = DocRecord(
+            doc_id=doc_id,
+            path=str(path.resolve()),
+            name=path.name,
+            kind=kind,
+            chunks=len(chunks),
+            ingested_at=time.time(),
+        )
+        async with self._write_lock:
+            if self._index.has_doc(doc_id):  # a concurrent ingest of the same content won
+                return IngestReport(
+                    str(path), doc_id, kind, 0, 0, 0, True, time.perf_counter() - started
+                )
+            previous = self._index.doc_by_path(record.path)
+            if previous is not None:
+                self._index.remove_doc(previous.doc_id)
+            self._index.add(chunks, vectors, record)
+            try:
+                await asyncio.to_thread(self._index.save, self._index_dir)
+            except BaseException:
+                # The disk still holds the previous version: go back to it.
+                self._index = FaissIndex.load(
+                    self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
+                )
+                raise
+        log.info("ingested %s: %d chunks, %d tokens", path.name, len(chunks), tokens)
+        return IngestReport(
+            path=str(path),
+            doc_id=doc_id,
+            kind=kind,
+            segments=len(segments),
+            chunks=len(chunks),
+            tokens=tokens,
+            unchanged=False,
+            seconds=time.perf_counter() - started,
+        )
+
+    async def _embed_with_progress(
+        self, texts: Sequence[str], progress: ProgressFn | None
+    ) -> npt.NDArray[np.float32]:
+        step = max(1, self.config.embedder.batch_size * 4)
+        parts = []
+        for first in range(0, len(texts), step):
+            parts.append(await asyncio.to_thread(self._embed, texts[first : first + step]))
+            if progress:
+                progress("embed", min(first + step, len(texts)), len(texts))
+        return np.vstack(parts)
+
+    # -- ask ---------------------------------------------------------------------------
+
+    async def ask(self, session_id: str, question: str) -> Answer:
+        """Answer one turn of a session, from its cache when the cache suffices.
+
+        Args:
+            session_id: Any string up to 256 characters; sessions never share cache or history.
+            question: The user's turn.
+
+        Returns:
+            The answer with citations, context, cache and route decisions, cost and timings.
+
+        Raises:
+            InputError: Empty or oversized session id or question.
+        """
+        _check_session(session_id)
+        question = _check_question(question)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+
+        history = await self._history.recent(session_id)
+        recent = (
+            [t.question for t in history[-self.config.retrieval.history_turns :]]
+            if (self.config.retrieval.history_turns)
+            else []
+        )
+        # The question alone finds a topic change; with the previous turns it finds what
+        # a follow-up ("and for children?") refers to. Chunks score the better of the two.
+        texts = [question, " ".join([*recent, question])] if recent else [question]
+        query = await asyncio.to_thread(self._embed, texts)
+        t1 = time.perf_counter()
+        timings["embed"] = (t1 - t0) * 1000
+
+        cached, decision = await self._cache.lookup(session_id, query)
+        t2 = time.perf_counter()
+        timings["cache"] = (t2 - t1) * 1000
+
+        if decision.hit:
+            context: list[ScoredChunk] = cached
+            timings["search"] = 0.0
+        else:
+            context = self._index.search(query, self.config.retrieval.top_k)
+            if context:
+                vectors = self._index.vectors_for([c.chunk.id for c in context])
+                await self._cache.admit(session_id, context, vectors)
+            timings["search"] = (time.perf_counter() - t2) * 1000
+        context = context[: self.config.answer.context_chunks]
+
+        route = self._router.route(question, context)
+        t3 = time.perf_counter()
+        reply = await self._responder.respond(question, context=context, history=history)
+        t4 = time.perf_counter()
+        timings["answer"] = (t4 - t3) * 1000
+        await self._history.append(
+            session_id, Turn(question, reply.text, tuple(c.chunk.id for c in context))
+        )
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        log.debug(
+            "session %s: %s, %.1f ms", session_tag(session_id), decision.reason, timings["total"]
+        )
+        return Answer(
+            text=reply.text,
+            citations=reply.citations,
+            context=tuple(context),
+            cache_hit=decision.hit,
+            cache=decision,
+            route=route,
+            tokens=reply.tokens,
+            cost_usd=reply.cost_usd,
+            timings=timings,
+            session_id=session_id,
+            question=question,
+        )
+
+    async def forget(self, session_id: str) -> None:
+        """Drop a session's cache and history."""
+        _check_session(session_id)
+        await self._cache.store.clear(session_id)
+        await self._history.clear(session_id)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Release stores and connections."""
+        await self._cache.store.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class ContextEngine:
+    """The blocking face of :class:`AsyncContextEngine`: same methods, no ``await``.
+
+    It runs the async core on a private event loop thread. Use it from ordinary code;
+    from async code use :class:`AsyncContextEngine` directly.
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: ChunkStore | None = None,
+        responder: Responder | None = None,
+    ) -> None:
+        """Open the engine; see :class:`AsyncContextEngine` for the arguments."""
+        self._loop = LoopThread()
+        try:
+            self._core = AsyncContextEngine(
+                config, embedder=embedder, store=store, responder=responder
+            )
+        except BaseException:
+            self._loop.close()
+            raise
+
+    @property
+    def config(self) -> EngineConfig:
+        """The engine's settings."""
+        return self._core.config
+
+    @property
+    def documents(self) -> list[DocRecord]:
+        """Documents in the index, in ingest order."""
+        return self._core.documents
+
+    def ingest(self, path: str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
+        """See :meth:`AsyncContextEngine.ingest`."""
+        return self._loop.run(self._core.ingest(path, progress=progress))
+
+    def ask(self, session_id: str, question: str) -> Answer:
+        """See :meth:`AsyncContextEngine.ask`."""
+        return self._loop.run(self._core.ask(session_id, question))
+
+    def forget(self, session_id: str) -> None:
+        """See :meth:`AsyncContextEngine.forget`."""
+        self._loop.run(self._core.forget(session_id))
+
+    def close(self) -> None:
+        """Release stores and stop the loop thread (idempotent)."""
+        if not self._loop.loop.is_closed():
+            self._loop.run(self._core.aclose())
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _check_session(session_id: object) -> None:
+    if not isinstance(session_id, str) or not session_id:
+        raise InputError(f"session_id must be a non-empty string, got {session_id!r}")
+    if len(session_id) > MAX_SESSION_ID_CHARS:
+        raise InputError(
+            f"session_id is {len(session_id)} characters; the limit is {MAX_SESSION_ID_CHARS}"
+        )
+
+
+def _check_question(question: object) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InputError(f"question must be a non-empty string, got {question!r}")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return question.strip()

@@ -1,0 +1,63 @@
+"""Plain text and Markdown files, and the text clean-up every loader shares."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+from contextual_avatar.errors import IngestError
+from contextual_avatar.types import Segment, SourceRef
+
+__all__ = ["clean_text", "decode_bytes", "load_text"]
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
+def clean_text(text: str) -> str:
+    """Normalise text so tokenizers and databases accept every character.
+
+    NFC-normalises, turns CRLF into LF, drops control characters (NUL and friends),
+    and replaces lone surrogates, which no UTF-8 consumer accepts, with U+FFFD. Zero-width
+    and right-to-left characters are kept: they carry meaning in some scripts.
+    """
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text)
+    return _BLANK_RUN.sub("\n\n", text).strip()
+
+
+def decode_bytes(data: bytes, path: Path) -> str:
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252.
+
+    Raises:
+        IngestError: The bytes look binary (many NULs without a UTF-16 BOM).
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise IngestError(path, f"invalid UTF-16 text: {exc.reason}") from exc
+    if data.count(b"\x00") > max(8, len(data) // 100):
+        raise IngestError(path, "looks like a binary file, not text (it is full of NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        log.warning("%s is not valid UTF-8; reading it as Windows-1252", path.name)
+        return data.decode("cp1252", errors="replace")
+
+
+def load_text(path: Path) -> list[Segment]:
+    """Read a ``.txt`` or ``.md`` file as one segment citing the file.
+
+    Raises:
+        IngestError: The file is binary or holds no text.
+    """
+    text = clean_text(decode_bytes(path.read_bytes(), path))
+    if not text:
+        raise IngestError(path, "the file holds no text")
+    return [Segment(text=text, ref=SourceRef(source=path.name))]

@@ -1,0 +1,241 @@
+"""The vector index: FAISS inner-product search over unit vectors, saved atomically.
+
+Rows of the vector matrix and the chunk list correspond one to one. On disk an index is
+a version directory (``vectors.npy``, ``chunks.jsonl``, ``meta.json``) named by a
+``CURRENT`` file that is replaced atomically after the new version is fully written and
+synced, so a crash mid-save leaves the previous index loadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from contextual_avatar._serde import chunk_from_dict, chunk_to_dict
+from contextual_avatar.errors import ConfigError, IndexCorruptError
+from contextual_avatar.types import Chunk, ScoredChunk
+
+__all__ = ["DocRecord", "FaissIndex"]
+
+FORMAT_VERSION = 1
+Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class DocRecord:
+    """A document in the index.
+
+    Parameters:
+        doc_id: Content hash.
+        path: The path it was ingested from (as given).
+        name: Display name used in citations.
+        kind: Loader family.
+        chunks: Number of chunks.
+        ingested_at: Unix time.
+    """
+
+    doc_id: str
+    path: str
+    name: str
+    kind: str
+    chunks: int
+    ingested_at: float
+
+
+class FaissIndex:
+    """Exact cosine search (``IndexFlatIP``) with chunk metadata and document records.
+
+    Not thread-safe for writes; the engine serialises :meth:`add` / :meth:`remove_doc` /
+    :meth:`save` and may search concurrently between them.
+    """
+
+    def __init__(self, *, dim: int, embedder: str) -> None:
+        """Create an empty index.
+
+        Args:
+            dim: Vector dimension.
+            embedder: Name of the embedder that made the vectors (checked on load).
+        """
+        self.dim = dim
+        self.embedder = embedder
+        self._chunks: list[Chunk] = []
+        self._row_of: dict[str, int] = {}
+        self._vectors: Vectors = np.zeros((0, dim), dtype=np.float32)
+        self._docs: dict[str, DocRecord] = {}
+        self._faiss = faiss.IndexFlatIP(dim)
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    @property
+    def docs(self) -> dict[str, DocRecord]:
+        """Documents by content hash (a copy)."""
+        return dict(self._docs)
+
+    def has_doc(self, doc_id: str) -> bool:
+        """Whether a document with this content hash is indexed."""
+        return doc_id in self._docs
+
+    def doc_by_path(self, path: str) -> DocRecord | None:
+        """The document last ingested from ``path``, if any."""
+        return next((d for d in self._docs.values() if d.path == path), None)
+
+    def add(self, chunks: Sequence[Chunk], vectors: Vectors, doc: DocRecord) -> None:
+        """Add a document's chunks and their vectors.
+
+        Raises:
+            ValueError: Shapes disagree or the document is already present.
+        """
+        if vectors.shape != (len(chunks), self.dim):
+            raise ValueError(
+                f"expected vectors of shape {(len(chunks), self.dim)}, got {vectors.shape}"
+            )
+        if doc.doc_id in self._docs:
+            raise ValueError(f"document {doc.doc_id} is already indexed")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        base = len(self._chunks)
+        self._chunks.extend(chunks)
+        self._row_of.update((c.id, base + i) for i, c in enumerate(chunks))
+        self._vectors = np.vstack([self._vectors, vectors])
+        self._faiss.add(vectors)
+        self._docs[doc.doc_id] = doc
+
+    def remove_doc(self, doc_id: str) -> None:
+        """Drop a document and its chunks (rebuilds the FAISS index)."""
+        if doc_id not in self._docs:
+            return
+        keep = [i for i, c in enumerate(self._chunks) if c.doc_id != doc_id]
+        del self._docs[doc_id]
+        self._rebuild([self._chunks[i] for i in keep], self._vectors[keep])
+
+    def _rebuild(self, chunks: list[Chunk], vectors: Vectors) -> None:
+        self._chunks = chunks
+        self._row_of = {c.id: i for i, c in enumerate(chunks)}
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        self._faiss = faiss.IndexFlatIP(self.dim)
+        if len(chunks):
+            self._faiss.add(self._vectors)
+
+    def search(self, queries: Vectors, k: int) -> list[ScoredChunk]:
+        """The ``k`` chunks most similar to any of the query vectors, best first.
+
+        Args:
+            queries: One vector ``(dim,)`` or several ``(m, dim)``; with several, a chunk
+                scores its best similarity to any of them (e.g. the question alone and the
+                question with its conversation).
+            k: Chunks to return.
+        """
+        if not self._chunks or k <= 0:
+            return []
+        query = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        scores, rows = self._faiss.search(query, min(k, len(self._chunks)))
+        best: dict[int, float] = {}
+        for row, score in zip(rows.ravel().tolist(), scores.ravel().tolist(), strict=True):
+            if row >= 0 and score > best.get(row, -np.inf):
+                best[row] = score
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [ScoredChunk(self._chunks[row], float(score)) for row, score in ranked]
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """A chunk by id."""
+        row = self._row_of.get(chunk_id)
+        return None if row is None else self._chunks[row]
+
+    def vectors_for(self, chunk_ids: Iterable[str]) -> Vectors:
+        """Stored vectors of the given chunks, in order."""
+        rows = [self._row_of[c] for c in chunk_ids]
+        return self._vectors[rows]
+
+    # -- persistence -------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        """Write a new version under ``directory`` and switch ``CURRENT`` to it atomically."""
+        directory.mkdir(parents=True, exist_ok=True)
+        version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        target = directory / version
+        target.mkdir()
+        with (target / "vectors.npy").open("wb") as fh:
+            np.save(fh, self._vectors)
+            _sync(fh)
+        with (target / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+            for c in self._chunks:
+                fh.write(json.dumps(chunk_to_dict(c), ensure_ascii=False) + "\n")
+            _sync(fh)
+        meta = {
+            "format": FORMAT_VERSION,
+            "dim": self.dim,
+            "embedder": self.embedder,
+            "docs": [asdict(d) for d in self._docs.values()],
+        }
+        with (target / "meta.json").open("w", encoding="utf-8") as fh:
+            json.dump(meta, fh, ensure_ascii=False)
+            _sync(fh)
+        _sync_dir(target)
+        pointer = directory / "CURRENT.tmp"
+        with pointer.open("w", encoding="utf-8") as fh:
+            fh.write(version)
+            _sync(fh)
+        os.replace(pointer, directory / "CURRENT")
+        _sync_dir(directory)
+        for old in directory.glob("v-*"):
+            if old.name != version:
+                shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path, *, dim: int, embedder: str) -> FaissIndex:
+        """Load the current version from ``directory``, or an empty index if there is none.
+
+        Raises:
+            IndexCorruptError: The files exist but cannot be read.
+            ConfigError: The index was built with another embedder.
+        """
+        index = cls(dim=dim, embedder=embedder)
+        pointer = directory / "CURRENT"
+        if not pointer.exists():
+            return index
+        target = directory / pointer.read_text(encoding="utf-8").strip()
+        try:
+            meta: dict[str, Any] = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+            vectors = np.load(target / "vectors.npy", allow_pickle=False)
+            with (target / "chunks.jsonl").open(encoding="utf-8") as fh:
+                chunks = [chunk_from_dict(json.loads(line)) for line in fh if line.strip()]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(f"cannot load the index at {target}: {exc}") from exc
+        if meta.get("embedder") != embedder or int(meta.get("dim", -1)) != dim:
+            raise ConfigError(
+                f"the index at {directory} was built with embedder {meta.get('embedder')!r} "
+                f"(dim {meta.get('dim')}), not {embedder!r} (dim {dim}); use another data_dir "
+                "or re-ingest"
+            )
+        if vectors.shape != (len(chunks), dim):
+            raise IndexCorruptError(
+                f"cannot load the index at {target}: {len(chunks)} chunks but vectors of "
+                f"shape {vectors.shape}"
+            )
+        index._rebuild(chunks, vectors)
+        index._docs = {d["doc_id"]: DocRecord(**d) for d in meta.get("docs", [])}
+        return index
+
+
+def _sync(fh: Any) -> None:
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,171 @@
+"""The offline answerer: quotes the context sentences that best answer the question.
+
+It needs no key and no network, and it never invents: every word of an answer is a
+sentence from a cited chunk. Sentences are ranked by a mix of embedding similarity to
+the question (alone and with the previous turn, so "and for children?" keeps its topic)
+and word overlap with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from cachetools import LRUCache
+
+from contextual_avatar._sentences import split_sentences
+from contextual_avatar.routing._responder import Reply
+from contextual_avatar.types import ScoredChunk, SourceRef, TokenUsage, Turn, merge_refs
+
+__all__ = ["ExtractiveResponder", "split_sentences"]
+
+EmbedFn = Callable[[Sequence[str]], npt.NDArray[np.float32]]
+TokenCounter = Callable[[str], int]
+
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(
+    """
+    a an and are as at be but by can could did do does for from had has have he her his how
+    i if in into is it its me my no not of on or our she so than that the their them then
+    there these they this to was we were what when where which who whom why will with would
+    you your about after also any been being both each more most other some such only own
+    same just
+    """.split()
+)
+
+NOT_FOUND = "I could not find that in the uploaded material."
+
+
+def _stem(word: str) -> str:
+    """A crude suffix stripper: enough to match "tickets" with "ticket", "costs" with "cost"."""
+    for suffix in ("ing", "ies", "es", "s", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _squash(text: str) -> str:
+    """Collapse line breaks and runs of spaces (PDF text breaks lines mid-sentence)."""
+    return " ".join(text.split())
+
+
+def _terms(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    chunk_index: int
+    start: int
+    end: int
+    text: str
+
+
+class ExtractiveResponder:
+    """Answers by quoting the best one or two context sentences, with their citations."""
+
+    def __init__(
+        self,
+        embed: EmbedFn,
+        *,
+        count_tokens: TokenCounter,
+        max_sentences: int = 2,
+        context_chunks: int = 3,
+    ) -> None:
+        """Create the answerer.
+
+        Args:
+            embed: Embeds texts into unit vectors (the engine's embedder).
+            count_tokens: Counts tokens, for the turn's accounting.
+            max_sentences: Sentences quoted at most.
+            context_chunks: Best chunks searched for sentences.
+        """
+        self._embed = embed
+        self._count = count_tokens
+        self._max_sentences = max_sentences
+        self._context_chunks = context_chunks
+        self._sentence_vectors: LRUCache[str, npt.NDArray[np.float32]] = LRUCache(maxsize=4096)
+
+    @property
+    def model(self) -> str:
+        """Always ``"extractive"``."""
+        return "extractive"
+
+    async def respond(
+        self, question: str, *, context: Sequence[ScoredChunk], history: Sequence[Turn]
+    ) -> Reply:
+        """Quote the sentences that answer ``question`` best (runs in a worker thread)."""
+        return await asyncio.to_thread(self._respond, question, context, history)
+
+    def _respond(
+        self, question: str, context: Sequence[ScoredChunk], history: Sequence[Turn]
+    ) -> Reply:
+        chunks = list(context[: self._context_chunks])
+        prompt_tokens = self._count(question) + sum(self._count(c.chunk.text) for c in chunks)
+        sentences = [
+            _Sentence(i, a, b, sc.chunk.text[a:b])
+            for i, sc in enumerate(chunks)
+            for a, b in split_sentences(sc.chunk.text)
+        ]
+        if not sentences:
+            return Reply(NOT_FOUND, (), TokenUsage(prompt_tokens, 0), 0.0, self.model)
+        previous = history[-1].question if history else ""
+        scores = self._score(question, previous, sentences, chunks)
+        if history:
+            # Do not repeat the last answer: a follow-up asks for something new.
+            said = history[-1].answer
+            scores -= np.array([0.3 * (_squash(s.text) in said) for s in sentences], np.float32)
+        best = int(np.argmax(scores))
+        chosen = [best]
+        if self._max_sentences > 1:
+            # Add a neighbouring sentence that scores nearly as well (a two-part answer).
+            for i in (best - 1, best + 1):
+                same = (
+                    0 <= i < len(sentences)
+                    and sentences[i].chunk_index == sentences[best].chunk_index
+                )
+                if same and scores[i] >= 0.85 * scores[best] and len(chosen) < self._max_sentences:
+                    chosen.append(i)
+        chosen.sort()
+        text = " ".join(_squash(sentences[i].text) for i in chosen)
+        refs: list[SourceRef] = []
+        for i in chosen:
+            s = sentences[i]
+            refs.extend(chunks[s.chunk_index].chunk.refs_between(s.start, s.end))
+        usage = TokenUsage(prompt_tokens, self._count(text))
+        return Reply(text, merge_refs(refs), usage, 0.0, self.model)
+
+    def _score(
+        self,
+        question: str,
+        previous: str,
+        sentences: Sequence[_Sentence],
+        chunks: Sequence[ScoredChunk],
+    ) -> npt.NDArray[np.float32]:
+        queries = self._embed([question, f"{previous} {question}".strip()])
+        vectors = self._vectors(sentences, chunks)
+        # The question itself dominates: a follow-up asks for something new about the
+        # previous topic, so the conversation only tilts the dense score.
+        dense = 0.75 * (vectors @ queries[0]) + 0.25 * (vectors @ queries[1])
+        asked = _terms(question)
+        lexical = np.array(
+            [len(asked & _terms(s.text)) / (len(asked) or 1) for s in sentences],
+            dtype=np.float32,
+        )
+        retrieval = np.array([chunks[s.chunk_index].score for s in sentences], dtype=np.float32)
+        return (dense + 0.5 * lexical + 0.1 * retrieval).astype(np.float32)
+
+    def _vectors(
+        self, sentences: Sequence[_Sentence], chunks: Sequence[ScoredChunk]
+    ) -> npt.NDArray[np.float32]:
+        keys = [f"{chunks[s.chunk_index].chunk.id}@{s.start}" for s in sentences]
+        missing = [i for i, k in enumerate(keys) if k not in self._sentence_vectors]
+        if missing:
+            fresh = self._embed([sentences[i].text for i in missing])
+            for row, i in enumerate(missing):
+                self._sentence_vectors[keys[i]] = fresh[row]
+        return np.stack([self._sentence_vectors[k] for k in keys])

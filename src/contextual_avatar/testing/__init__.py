@@ -1,0 +1,11 @@
+"""Helpers for tests and benchmarks: real servers started as child processes.
+
+Importable without any extra; each helper checks its own dependency when used.
+"""
+
+from __future__ import annotations
+
+from contextual_avatar.testing._bolt import BoltServer, BoltServerError, free_port
+from contextual_avatar.testing._documents import make_pdf
+
+__all__ = ["BoltServer", "BoltServerError", "free_port", "make_pdf"]
