@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from contextual_avatar.errors import StoreUnavailable
+from contextual_avatar.knowledge import Neo4jGraphSink
+from contextual_avatar.testing import BoltServer
+
+from .contract import SinkContract
+from .helpers import turn_facts
+
+
+class TestNeo4jGraphSink(SinkContract):
+    @pytest.fixture
+    def sink(self, neo4j_sink: Neo4jGraphSink) -> Neo4jGraphSink:
+        return neo4j_sink
+
+
+async def test_down_server_raises_store_unavailable_and_data_survives_a_kill(
+    own_bolt: BoltServer,
+) -> None:
+    sink = Neo4jGraphSink(own_bolt.uri, own_bolt.user, own_bolt.password, connect_timeout_s=1.0)
+    try:
+        facts = turn_facts("k", 1)
+        await sink.write(facts)
+        own_bolt.kill()
+        with pytest.raises(StoreUnavailable):
+            await sink.write(turn_facts("k", 2))
+        with pytest.raises(StoreUnavailable):
+            await sink.related("Depot 1")
+        own_bolt.start()
+        assert len(await sink.get([f.id for f in facts])) == len(facts)
+        await sink.write(turn_facts("k", 2))
+        assert await sink.count(session_prefix="k") == len(facts) + len(turn_facts("k", 2))
+    finally:
+        await sink.close()
+
+
+async def test_wrong_password_raises_store_unavailable(own_bolt: BoltServer) -> None:
+    sink = Neo4jGraphSink(own_bolt.uri, own_bolt.user, "wrong-password", connect_timeout_s=1.0)
+    try:
+        with pytest.raises(StoreUnavailable):
+            await sink.write(turn_facts("p", 1))
+    finally:
+        await sink.close()
