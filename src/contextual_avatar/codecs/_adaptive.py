@@ -1,0 +1,166 @@
+"""Applying the controller's decisions to real encoders without thrashing them.
+
+Every video retarget reopens the encoder and costs a keyframe, while the controller
+changes its mind every feedback interval. :class:`AdaptiveSender` therefore applies a
+decrease as soon as it is at least ``min_change`` (relative) and an increase only when
+it is that large and ``increase_hold_s`` has passed since the last change; a ladder step
+(resolution or frame rate) is applied at once. Frame-rate rungs below the source rate
+are met by dropping source frames evenly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from contextual_avatar.codecs._audio import OpusEncoder
+from contextual_avatar.codecs._config import MAX_VIDEO_BITRATE, MIN_VIDEO_BITRATE
+from contextual_avatar.codecs._controller import RateDecision
+from contextual_avatar.codecs._video import VideoEncoder
+from contextual_avatar.errors import CodecError
+
+if TYPE_CHECKING:
+    import av
+    import numpy as np
+
+__all__ = ["AdaptiveSender", "SenderEvent"]
+
+
+@dataclass(frozen=True, slots=True)
+class SenderEvent:
+    """One change the sender applied to its encoders.
+
+    Parameters:
+        time_s: When.
+        what: ``"video_bitrate"``, ``"audio_bitrate"`` or ``"resolution"``.
+        before: Old value (bits/s, or ``"WxH@fps"``).
+        after: New value.
+    """
+
+    time_s: float
+    what: str
+    before: str
+    after: str
+
+
+class AdaptiveSender:
+    """Owns the encoders of one call and applies :class:`RateDecision` values to them."""
+
+    def __init__(
+        self,
+        video: VideoEncoder,
+        *,
+        source_fps: int,
+        audio: OpusEncoder | None = None,
+        min_change: float = 0.1,
+        increase_hold_s: float = 1.0,
+    ) -> None:
+        """Create the sender.
+
+        Args:
+            video: The video encoder; create it with ``resize=True`` so ladder steps can
+                scale the source frames.
+            source_fps: Frame rate of the frames handed to :meth:`encode_video`.
+            audio: The Opus encoder, if the call has audio.
+            min_change: Smallest relative bitrate change worth a retarget.
+            increase_hold_s: Minimum time between a change and a following increase.
+
+        Raises:
+            CodecError: Invalid settings.
+        """
+        if source_fps < 1:
+            raise CodecError(f"source_fps must be >= 1, got {source_fps}")
+        if not 0.0 <= min_change < 1.0:
+            raise CodecError(f"min_change must be in [0, 1), got {min_change}")
+        self._video = video
+        self._audio = audio
+        self._source_fps = source_fps
+        self._min_change = min_change
+        self._increase_hold = increase_hold_s
+        self._last_video_change = -1e9
+        self._credit = 0.0  # frame-rate decimation accumulator
+        self.events: list[SenderEvent] = []
+        """Every change applied, in order."""
+
+    @property
+    def video(self) -> VideoEncoder:
+        """The video encoder."""
+        return self._video
+
+    @property
+    def audio(self) -> OpusEncoder | None:
+        """The Opus encoder, if any."""
+        return self._audio
+
+    def apply(self, decision: RateDecision, now: float) -> bool:
+        """Retarget the encoders if the decision differs enough.
+
+        Args:
+            decision: The controller's latest decision.
+            now: Current time (s).
+
+        Returns:
+            True if the video encoder was reconfigured.
+        """
+        changed = False
+        rung = decision.rung
+        enc = self._video
+        if (rung.width, rung.height, rung.fps) != (enc.width, enc.height, enc.fps):
+            before = f"{enc.width}x{enc.height}@{enc.fps}"
+            enc.set_resolution(rung.width, rung.height, fps=min(rung.fps, self._source_fps))
+            self.events.append(
+                SenderEvent(now, "resolution", before, f"{enc.width}x{enc.height}@{enc.fps}")
+            )
+            changed = True
+        target = min(max(decision.video_bps, MIN_VIDEO_BITRATE), MAX_VIDEO_BITRATE)
+        current = enc.bitrate
+        down = target < current * (1.0 - self._min_change)
+        up = (
+            target > current * (1.0 + self._min_change)
+            and now - self._last_video_change >= self._increase_hold
+        )
+        if down or up or (changed and target != current):
+            enc.set_bitrate(target)
+            self.events.append(SenderEvent(now, "video_bitrate", str(current), str(target)))
+            changed = True
+        if changed:
+            self._last_video_change = now
+        if self._audio is not None:
+            audio_now = self._audio.bitrate
+            if abs(decision.audio_bps - audio_now) > audio_now * self._min_change:
+                self._audio.set_bitrate(decision.audio_bps)
+                self.events.append(
+                    SenderEvent(now, "audio_bitrate", str(audio_now), str(decision.audio_bps))
+                )
+        return changed
+
+    def encode_video(self, frame: av.VideoFrame | np.ndarray[Any, Any]) -> list[av.Packet] | None:
+        """Encode one source frame, or skip it to meet a lower frame-rate rung.
+
+        Args:
+            frame: One frame at the source rate.
+
+        Returns:
+            The packets, or None if the frame was dropped for frame rate.
+        """
+        self._credit += self._video.fps / self._source_fps
+        if self._credit < 1.0 - 1e-9:
+            return None
+        self._credit -= 1.0
+        return self._video.encode(frame)
+
+    def encode_audio(self, samples: av.AudioFrame | np.ndarray[Any, Any]) -> list[av.Packet]:
+        """Encode audio with the Opus encoder.
+
+        Args:
+            samples: Audio at the Opus encoder's input rate.
+
+        Returns:
+            Opus packets.
+
+        Raises:
+            CodecError: The sender has no audio encoder.
+        """
+        if self._audio is None:
+            raise CodecError("this sender has no audio encoder")
+        return self._audio.encode(samples)
