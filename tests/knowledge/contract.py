@@ -66,9 +66,7 @@ class SinkContract:
         await sink.write([])
         assert await sink.count(session_prefix=prefix) == 0
 
-    async def test_related_finds_what_another_session_learned(
-        self, sink: Any, prefix: str
-    ) -> None:
+    async def test_related_finds_what_another_session_learned(self, sink: Any, prefix: str) -> None:
         q = f"Who designed the Zorblax{prefix[1:7]} Bridge?"
         a = f"The Zorblax{prefix[1:7]} Bridge was designed by Marta Quill in 1931."
         facts = extract_facts(
@@ -82,9 +80,7 @@ class SinkContract:
         assert found[0].session_id == prefix + "A"
         assert len(found) <= 5
 
-    async def test_related_ranks_by_shared_keys_then_recency(
-        self, sink: Any, prefix: str
-    ) -> None:
+    async def test_related_ranks_by_shared_keys_then_recency(self, sink: Any, prefix: str) -> None:
         word = f"quux{prefix[1:9]}"
         old = plain_fact(prefix + "x", 1, subject=f"{word} alpha", obj="gamma")
         new = plain_fact(prefix + "x", 2, subject=f"{word} beta", obj="delta")
@@ -94,9 +90,7 @@ class SinkContract:
         assert [f.id for f in found] == [both.id, new.id, old.id]
         assert [f.id for f in await sink.related(f"{word} alpha beta", limit=1)] == [both.id]
 
-    async def test_related_can_leave_out_the_asking_session(
-        self, sink: Any, prefix: str
-    ) -> None:
+    async def test_related_can_leave_out_the_asking_session(self, sink: Any, prefix: str) -> None:
         word = f"plinth{prefix[1:9]}"
         mine = plain_fact(prefix + "me", 1, subject=word)
         theirs = plain_fact(prefix + "them", 1, subject=word)
@@ -126,8 +120,13 @@ class SinkContract:
             now=1.0,
         )
         entity = Fact(
-            id=fact_id(session_id=prefix + hostile, turn=2, subject=hostile, predicate=RELATED_TO,
-                       obj=hostile + "'"),
+            id=fact_id(
+                session_id=prefix + hostile,
+                turn=2,
+                subject=hostile,
+                predicate=RELATED_TO,
+                obj=hostile + "'",
+            ),
             subject=hostile,
             predicate=RELATED_TO,
             object=hostile + "'",

@@ -17,10 +17,10 @@ from contextual_avatar.types import (
 )
 
 HOSTILE = [
-    "O'Brien \"quoted\"",
+    'O\'Brien "quoted"',
     "back`tick`",
     "x'}) DETACH DELETE n //",
-    "\"}) MATCH (n) DETACH DELETE n RETURN 1 //",
+    '"}) MATCH (n) DETACH DELETE n RETURN 1 //',
     "line one\nline two\r\n",
     "$param {braces} [brackets] ; -- comment",
     "Ünïcödé Straße 東京 \u200b zero-width",

@@ -32,7 +32,9 @@ async def test_two_sinks_on_one_file_share_the_graph(tmp_path: Path) -> None:
     try:
         await a.write(turn_facts("avatar-a", 1))
         await b.write(turn_facts("avatar-b", 1))
-        seen_by_b = await b.related("capacity of Depot 1 in Region avatar-a", exclude_session="avatar-b")
+        seen_by_b = await b.related(
+            "capacity of Depot 1 in Region avatar-a", exclude_session="avatar-b"
+        )
         assert seen_by_b
         assert {f.session_id for f in seen_by_b} == {"avatar-a"}
         assert await a.count() == await b.count()
@@ -52,7 +54,9 @@ async def test_unwritable_path_raises_store_unavailable(tmp_path: Path) -> None:
     await sink.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(subject=st.text(), obj=st.text(), session=st.text(min_size=1))
 async def test_any_text_round_trips(
     sqlite_sink: SQLiteGraphSink, subject: str, obj: str, session: str

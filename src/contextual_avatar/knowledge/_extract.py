@@ -48,8 +48,7 @@ MAX_RELATIONS = 8
 MAX_TERMS = 48
 MIN_WORD_LEN = 3
 
-_STOPWORDS = frozenset(
-    """
+_STOPWORD_TEXT = """
     a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
     further had has have having he her here hers herself him himself his how i if in into is it
@@ -59,8 +58,8 @@ _STOPWORDS = frozenset(
     were what when where which while who whom why will with would you your yours yourself
     yourselves tell please know say said says thing things much many well yes okay ok like
     get got make made may might must shall one two its it's i'm don't can't won't isn't
-    """.split()  # noqa: SIM905 (a word list reads better as text)
-)
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # Connectors allowed inside a capitalised phrase: "Bank of England", "Jean de La Fontaine".
 _CONNECTORS = frozenset({"of", "de", "da", "del", "der", "van", "von", "du", "la", "le", "the"})

@@ -142,6 +142,9 @@ class Neo4jGraphSink:
             connection_timeout=connect_timeout_s,
             connection_acquisition_timeout=connect_timeout_s,
             max_transaction_retry_time=connect_timeout_s,
+            # The driver's first retry waits 1 s by default; an outage should reach the
+            # background writer (and its outbox) within about connect_timeout_s instead.
+            initial_retry_delay=min(1.0, connect_timeout_s / 10),
         )
         self._schema_ready = False
         self._schema_lock = asyncio.Lock()
