@@ -134,7 +134,9 @@ class AdaptiveSender:
                 )
         return changed
 
-    def encode_video(self, frame: av.VideoFrame | np.ndarray[Any, Any]) -> list[av.Packet] | None:
+    def encode_video(
+        self, frame: av.VideoFrame | np.ndarray[Any, Any]
+    ) -> list[av.Packet[Any]] | None:
         """Encode one source frame, or skip it to meet a lower frame-rate rung.
 
         Args:
@@ -149,7 +151,7 @@ class AdaptiveSender:
         self._credit -= 1.0
         return self._video.encode(frame)
 
-    def encode_audio(self, samples: av.AudioFrame | np.ndarray[Any, Any]) -> list[av.Packet]:
+    def encode_audio(self, samples: av.AudioFrame | np.ndarray[Any, Any]) -> list[av.Packet[Any]]:
         """Encode audio with the Opus encoder.
 
         Args:

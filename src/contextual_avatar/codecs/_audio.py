@@ -104,6 +104,7 @@ class OpusEncoder:
         self._input_rate = input_rate
         self._ctx: Any = None
         self._resampler: Any = None
+        self._resampler_key: tuple[str, str, int] | None = None
         self._fifo: Any = None
         self._samples_out = 0  # 48 kHz samples handed to libopus, for timestamps
         self._since_sent = 0  # samples since the last packet actually emitted
@@ -190,7 +191,7 @@ class OpusEncoder:
             raise CodecError(f"expected loss must be 0-100, got {pct}")
         self._expected_loss_pct = pct
 
-    def encode(self, frame: av.AudioFrame | np.ndarray[Any, Any]) -> list[av.Packet]:
+    def encode(self, frame: av.AudioFrame | np.ndarray[Any, Any]) -> list[av.Packet[Any]]:
         """Encode audio of any length; whole Opus frames are coded, the rest waits.
 
         Args:
@@ -203,19 +204,25 @@ class OpusEncoder:
         Raises:
             CodecError: The input was rejected or libopus failed.
         """
-        av = require_av()
+        avm = require_av()
         src = to_audio_frame(frame, input_rate=self._input_rate)
         src.pts = None
+        key = (src.format.name, src.layout.name, src.sample_rate)
+        if self._resampler is not None and key != self._resampler_key:
+            self._drain_resampler()  # input format changed: finish the old resampler
+            self._resampler = None
         if self._resampler is None:
-            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=OPUS_RATE)
-            self._fifo = av.AudioFifo()
+            self._resampler = avm.AudioResampler(format="s16", layout="mono", rate=OPUS_RATE)
+            self._resampler_key = key
+        if self._fifo is None:
+            self._fifo = avm.AudioFifo()
         with av_errors("resampling audio"):
             for chunk in self._resampler.resample(src):
                 chunk.pts = None
                 self._fifo.write(chunk)
         return self._drain(final=False)
 
-    def flush(self) -> list[av.Packet]:
+    def flush(self) -> list[av.Packet[Any]]:
         """Encode what is buffered (the last frame is padded with silence).
 
         Returns:
@@ -223,10 +230,8 @@ class OpusEncoder:
         """
         if self._fifo is None:
             return []
-        with av_errors("flushing the resampler"):
-            for chunk in self._resampler.resample(None):
-                chunk.pts = None
-                self._fifo.write(chunk)
+        self._drain_resampler()
+        self._resampler = None
         out = self._drain(final=True)
         if self._ctx is not None:
             with av_errors("flushing libopus"):
@@ -245,9 +250,17 @@ class OpusEncoder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _drain(self, *, final: bool) -> list[av.Packet]:
-        av = require_av()
-        out: list[av.Packet] = []
+    def _drain_resampler(self) -> None:
+        if self._resampler is None:
+            return
+        with av_errors("flushing the resampler"):
+            for chunk in self._resampler.resample(None):
+                chunk.pts = None
+                self._fifo.write(chunk)
+
+    def _drain(self, *, final: bool) -> list[av.Packet[Any]]:
+        avm = require_av()
+        out: list[av.Packet[Any]] = []
         while self._fifo.samples >= self._frame_size or (final and self._fifo.samples > 0):
             if self._fifo.samples >= self._frame_size:
                 chunk = self._fifo.read(self._frame_size)
@@ -255,7 +268,7 @@ class OpusEncoder:
                 tail = self._fifo.read().to_ndarray()
                 padded = np.zeros((1, self._frame_size), dtype=np.int16)
                 padded[:, : tail.shape[1]] = tail
-                chunk = av.AudioFrame.from_ndarray(padded, format="s16", layout="mono")
+                chunk = avm.AudioFrame.from_ndarray(padded, format="s16", layout="mono")
                 chunk.sample_rate = OPUS_RATE
             silent = self._is_silent(chunk)
             chunk.pts = self._samples_out
@@ -278,7 +291,7 @@ class OpusEncoder:
         samples = chunk.to_ndarray().astype(np.float64)
         return bool(np.sqrt(np.mean(samples * samples)) < self._dtx_threshold)
 
-    def _stamp(self, packet: av.Packet) -> av.Packet:
+    def _stamp(self, packet: av.Packet[Any]) -> av.Packet[Any]:
         packet.time_base = Fraction(1, OPUS_RATE)
         packet.duration = self._frame_size
         return packet
@@ -286,9 +299,9 @@ class OpusEncoder:
     def _ensure_open(self) -> Any:
         if self._ctx is not None:
             return self._ctx
-        av = require_av()
+        avm = require_av()
         with av_errors(f"opening libopus at {self._bitrate} bit/s"):
-            ctx = av.CodecContext.create("libopus", "w")
+            ctx = avm.CodecContext.create("libopus", "w")
             ctx.sample_rate = OPUS_RATE
             ctx.layout = "mono"
             ctx.format = "s16"
@@ -315,13 +328,13 @@ class OpusDecoder:
         Raises:
             MissingDependencyError: PyAV is not installed.
         """
-        av = require_av()
+        avm = require_av()
         with av_errors("opening the Opus decoder"):
-            self._ctx = av.CodecContext.create("libopus", "r")
+            self._ctx = avm.CodecContext.create("libopus", "r")
             self._ctx.sample_rate = OPUS_RATE
             self._ctx.layout = "mono"
 
-    def decode(self, packet: av.Packet | None) -> list[av.AudioFrame]:
+    def decode(self, packet: av.Packet[Any] | None) -> list[av.AudioFrame]:
         """Decode one Opus packet (None flushes).
 
         Args:
@@ -337,7 +350,9 @@ class OpusDecoder:
             frames: list[av.AudioFrame] = list(self._ctx.decode(packet))
         return frames
 
-    def decode_to_array(self, packets: list[av.Packet]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    def decode_to_array(
+        self, packets: list[av.Packet[Any]]
+    ) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Decode packets back to back into one float32 mono signal at 48 kHz.
 
         Args:

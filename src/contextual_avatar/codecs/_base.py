@@ -50,7 +50,7 @@ class MediaCodec(Protocol):
 
     def encode(
         self, frame: av.VideoFrame | av.AudioFrame | np.ndarray[Any, Any]
-    ) -> list[av.Packet]:
+    ) -> list[av.Packet[Any]]:
         """Encode one frame; return the packets that are ready."""
         ...
 
@@ -58,7 +58,7 @@ class MediaCodec(Protocol):
         """Retarget the encoder to ``bps`` bits/s from the next frame on."""
         ...
 
-    def flush(self) -> list[av.Packet]:
+    def flush(self) -> list[av.Packet[Any]]:
         """Drain and return every buffered packet."""
         ...
 

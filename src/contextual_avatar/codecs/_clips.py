@@ -57,9 +57,9 @@ def read_clip(
     Raises:
         CodecError: The file cannot be opened or decoded.
     """
-    av = require_av()
+    avm = require_av()
     frames: list[av.VideoFrame] = []
-    with av_errors(f"reading {path}"), av.open(str(path)) as container:
+    with av_errors(f"reading {path}"), avm.open(str(path)) as container:
         for index, frame in enumerate(container.decode(video=0)):
             if index < start:
                 continue

@@ -56,10 +56,11 @@ DEFAULT_VIDEO_BITRATE = 600_000
 DEFAULT_AUDIO_BITRATE = 24_000
 DEFAULT_SVT_PRESET = 10
 DEFAULT_VP9_CPU_USED = 8
-DEFAULT_X264_PRESET = "veryfast"
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"]
+DEFAULT_X264_PRESET: X264Preset = "veryfast"
 DEFAULT_KEYFRAME_INTERVAL_S = 10.0
 DEFAULT_THREADS = 2
-DEFAULT_OPUS_FRAME_MS = 20
+DEFAULT_OPUS_FRAME_MS: Literal[10, 20, 40, 60] = 20
 DEFAULT_OPUS_EXPECTED_LOSS_PCT = 10
 
 
@@ -198,9 +199,7 @@ class CodecConfig(BaseModel):
     )
     svt_preset: int = Field(default=DEFAULT_SVT_PRESET, ge=0, le=13)
     vp9_cpu_used: int = Field(default=DEFAULT_VP9_CPU_USED, ge=0, le=9)
-    x264_preset: Literal[
-        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"
-    ] = DEFAULT_X264_PRESET
+    x264_preset: X264Preset = DEFAULT_X264_PRESET
     keyframe_interval_s: float = Field(default=DEFAULT_KEYFRAME_INTERVAL_S, gt=0.0, le=600.0)
     threads: int = Field(default=DEFAULT_THREADS, ge=1, le=64)
     opus_application: OpusApplication = "voip"

@@ -100,6 +100,12 @@ class BitrateController:
         self._acked: deque[tuple[float, int]] = deque()
         self._loss_window: deque[tuple[float, bool]] = deque()
         self._owd: deque[tuple[float, float]] = deque()  # (arrival, one-way delay)
+        self._drain_end = math.inf
+        self._drain_rate = 0.0
+        self._drain_samples: list[float] = []
+        self._sent_bits = 0.0
+        self._newest_send = -math.inf
+        self._reported_bits = 0.0
         self._min_owd = math.inf
         self._recent_owd = 0.0
         self._rung_index = self._initial_rung()
@@ -118,6 +124,22 @@ class BitrateController:
                 return index
         return len(self._cfg.ladder) - 1
 
+    def on_packet_sent(self, size: int, now: float) -> None:
+        """Count a packet put on the wire (bytes), so the standing queue can be estimated.
+
+        Optional: without it the queue is estimated from one-way delay alone.
+
+        Args:
+            size: Bytes sent.
+            now: Send time (s).
+        """
+        self._sent_bits += size * 8
+
+    @property
+    def in_flight_bits(self) -> float:
+        """Bits sent but not yet reported (0 if sends are not reported)."""
+        return max(0.0, self._sent_bits - self._reported_bits)
+
     def on_feedback(self, reports: Sequence[PacketReport], now: float) -> RateDecision:
         """Update the estimates from one batch of transport feedback.
 
@@ -130,6 +152,8 @@ class BitrateController:
         """
         usage_seen: BandwidthUsage = "normal"
         for report in reports:
+            self._reported_bits += report.size * 8
+            self._newest_send = max(self._newest_send, report.send_time)
             self._loss_window.append((now, report.lost))
             if report.arrival_time is None:
                 continue
@@ -174,6 +198,17 @@ class BitrateController:
         span = min(_ACK_WINDOW_S, max(newest - self._acked[0][0], 0.1))
         return bits / span
 
+    def _recent_acked_rate(self) -> float:
+        """Receive rate over the newest 150 ms: the bottleneck rate while a queue stands."""
+        if len(self._acked) < 2:
+            return 0.0
+        newest = self._acked[-1][0]
+        window = [(t, b) for t, b in self._acked if t > newest - 0.15]
+        if len(window) < 3:
+            return 0.0
+        span = newest - window[0][0]
+        return sum(b for _, b in window[1:]) / span if span > 0 else 0.0
+
     def _loss_fraction(self) -> float:
         if len(self._loss_window) < _MIN_LOSS_SAMPLE:
             return 0.0
@@ -191,6 +226,19 @@ class BitrateController:
     def _update_delay_based(self, now: float, acked: float) -> None:
         cfg = self._cfg
         dt = 0.0 if self._last_update is None else max(0.0, now - self._last_update)
+        if math.isfinite(self._drain_end):
+            recent = self._recent_acked_rate()
+            if now < self._drain_end:
+                if self.queue_delay_s > 0.02 and recent > 0:
+                    # While a queue stands, arrivals come at exactly the bottleneck rate.
+                    self._drain_samples.append(recent)
+            else:
+                # The queue is drained: resume at beta x the rate measured under it.
+                if self._drain_samples:
+                    self._drain_rate = sorted(self._drain_samples)[len(self._drain_samples) // 2]
+                    self._link_capacity = self._drain_rate
+                    self._delay_bps = max(self._delay_bps, cfg.beta * self._drain_rate)
+                self._drain_end = math.inf
         if self._usage == "overuse":
             self._state = "decrease"
         elif self._usage == "underuse":
@@ -198,12 +246,29 @@ class BitrateController:
         elif self._state != "increase":
             self._state = "increase"
         if self._state == "decrease":
-            if now - self._last_decrease >= _DECREASE_GUARD_S and acked > 0:
-                queued_bits = self.queue_delay_s * acked
-                target = cfg.beta * acked - queued_bits / cfg.drain_time_s
-                target = max(target, 0.25 * acked, float(cfg.min_bitrate))
+            recent = self._recent_acked_rate()
+            rate = min(acked, recent) if recent > 0 else acked
+            draining = math.isfinite(self._drain_end)
+            # React once per episode: reports of packets sent before the last decrease
+            # describe the queue that decrease is already draining.
+            fresh = self._newest_send > self._last_decrease
+            if (
+                not draining
+                and fresh
+                and now - self._last_decrease >= _DECREASE_GUARD_S
+                and rate > 0
+            ):
+                # Bits standing in the queue: the larger of the delay-based view and the
+                # unreported bits beyond one base round trip (when sends are reported).
+                base_rtt = 2.0 * self._min_owd if math.isfinite(self._min_owd) else 0.0
+                queued_bits = max(self.queue_delay_s * rate, self.in_flight_bits - rate * base_rtt)
+                target = cfg.beta * rate - queued_bits / cfg.drain_time_s
+                target = max(target, float(cfg.min_bitrate))
                 self._delay_bps = min(self._delay_bps, target)
-                self._link_capacity = acked
+                self._link_capacity = rate
+                self._drain_end = now + cfg.drain_time_s
+                self._drain_rate = 0.0
+                self._drain_samples = []
                 self._last_decrease = now
             self._state = "hold"
         elif self._state == "increase" and dt > 0:
@@ -232,8 +297,8 @@ class BitrateController:
                 self._loss_bps = current * (1.0 - 0.5 * loss)
                 self._last_loss_decrease = now
         elif loss < cfg.loss_low:
-            self._loss_bps = max(self._loss_bps, current) * (1.0 + cfg.increase_per_s) ** dt
-        self._loss_bps = min(max(self._loss_bps, float(cfg.min_bitrate)), self._delay_bps * 1.5)
+            self._loss_bps *= (1.0 + cfg.increase_per_s) ** dt
+        self._loss_bps = min(max(self._loss_bps, float(cfg.min_bitrate)), float(cfg.max_bitrate))
 
     # -- split and ladder --------------------------------------------------------------
 

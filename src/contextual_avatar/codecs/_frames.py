@@ -41,7 +41,7 @@ VIDEO_INPUT_FORMATS = frozenset(
 
 
 def _array_to_video_frame(array: np.ndarray[Any, Any]) -> av.VideoFrame:
-    av = require_av()
+    avm = require_av()
     if array.dtype != np.uint8:
         raise CodecError(f"video arrays must be uint8, got {array.dtype}")
     if array.ndim == 3 and array.shape[2] == 3:
@@ -56,7 +56,7 @@ def _array_to_video_frame(array: np.ndarray[Any, Any]) -> av.VideoFrame:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise CodecError(f"empty video array of shape {array.shape}")
     with av_errors("wrapping a numpy array as a video frame"):
-        frame: av.VideoFrame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format=fmt)
+        frame: av.VideoFrame = avm.VideoFrame.from_ndarray(np.ascontiguousarray(array), format=fmt)
     return frame
 
 
@@ -77,10 +77,10 @@ def to_video_frame(
     Raises:
         CodecError: Wrong type, dtype, shape, pixel format, odd or mismatched size.
     """
-    av = require_av()
+    avm = require_av()
     if isinstance(frame, np.ndarray):
         frame = _array_to_video_frame(frame)
-    elif not isinstance(frame, av.VideoFrame):
+    elif not isinstance(frame, avm.VideoFrame):
         raise CodecError(f"expected av.VideoFrame or numpy array, got {type(frame).__name__}")
     fmt = frame.format.name
     if fmt not in VIDEO_INPUT_FORMATS:
@@ -96,7 +96,7 @@ def to_video_frame(
         out: av.VideoFrame = frame.reformat(width=width, height=height, format="yuv420p")
     if out is frame:
         # reformat returns the same object when nothing changes; we restamp pts, so copy.
-        out = av.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
+        out = avm.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
     return out
 
 
@@ -116,11 +116,12 @@ def to_audio_frame(
     Raises:
         CodecError: Wrong type, dtype, shape, or an empty frame.
     """
-    av = require_av()
-    if isinstance(frame, av.AudioFrame):
+    avm = require_av()
+    if isinstance(frame, avm.AudioFrame):
         if frame.samples == 0:
             raise CodecError("empty audio frame")
-        return frame
+        checked: av.AudioFrame = frame
+        return checked
     if not isinstance(frame, np.ndarray):
         raise CodecError(f"expected av.AudioFrame or numpy array, got {type(frame).__name__}")
     array = frame[np.newaxis, :] if frame.ndim == 1 else frame
@@ -136,7 +137,7 @@ def to_audio_frame(
         raise CodecError(f"audio arrays must be int16 or float32, got {array.dtype}")
     layout = "mono" if array.shape[0] == 1 else "stereo"
     with av_errors("wrapping a numpy array as an audio frame"):
-        out: av.AudioFrame = av.AudioFrame.from_ndarray(
+        out: av.AudioFrame = avm.AudioFrame.from_ndarray(
             np.ascontiguousarray(array), format=fmt, layout=layout
         )
         out.sample_rate = input_rate

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -63,7 +64,7 @@ class CapacityTrace:
             raise CodecError("a capacity trace needs at least one point")
         if points[0].time_s != 0.0:
             raise CodecError(f"a capacity trace starts at time 0, got {points[0].time_s}")
-        for before, after in zip(points, points[1:], strict=False):
+        for before, after in itertools.pairwise(points):
             if after.time_s <= before.time_s:
                 raise CodecError(f"trace times must increase: {before.time_s} then {after.time_s}")
         for point in points:
@@ -214,7 +215,7 @@ class NetworkSimulator:
         self._base = base_delay_s
         self._queue_limit = queue_limit_s
         self._interval = feedback_interval_s
-        self._rng = rng if rng is not None else random.Random(0)
+        self._rng = rng if rng is not None else random.Random(0)  # noqa: S311 (simulation)
         self._link_free_at = 0.0
         self._seq = 0
         self._feedback: list[tuple[float, int, PacketReport]] = []
@@ -276,7 +277,8 @@ class NetworkSimulator:
             self.queue_delays.append((now, queued))
             self.last_queue_delay = queued
             nominal = finish + self._base
-            arrival = None if self._rng.random() < self._trace.loss_at(now) else nominal
+            lost = self._rng.random() < self._trace.loss_at(now)
+            arrival = None if lost else nominal
         report = PacketReport(seq, now, arrival, size)
         reported = math.ceil(nominal / self._interval) * self._interval
         heapq.heappush(self._feedback, (reported + self._base, seq, report))

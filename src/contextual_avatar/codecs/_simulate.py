@@ -119,7 +119,7 @@ class CallReport:
 @dataclass(slots=True)
 class _Frame:
     keyframe: bool
-    packet: av.Packet
+    packet: av.Packet[Any]
     sent_at: float
     outstanding: dict[int, int]  # seq -> payload bytes, until it arrives
     retries: int = 0
@@ -128,8 +128,9 @@ class _Frame:
 class _Pacer:
     """Sends packets in time order at ``rate`` bits/s; the link sees monotonic times."""
 
-    def __init__(self, link: NetworkSimulator) -> None:
+    def __init__(self, link: NetworkSimulator, controller: BitrateController) -> None:
         self.link = link
+        self.controller = controller
         self.free_at = 0.0
         self.delays: list[tuple[float, float]] = []  # (enqueue time, pacer wait + link queue)
 
@@ -140,6 +141,7 @@ class _Pacer:
         at = max(now, self.free_at)
         self.free_at = at + size * 8 / rate
         seq = self.link.send(size, at)
+        self.controller.on_packet_sent(size, at)
         if self.link.last_queue_delay is not None:
             self.delays.append((now, at - now + self.link.last_queue_delay))
         return seq
@@ -205,9 +207,12 @@ def simulate_call(
     )
     sender = AdaptiveSender(encoder, source_fps=source_fps)
     link = NetworkSimulator(
-        trace, base_delay_s=base_delay_s, queue_limit_s=queue_limit_s, rng=random.Random(seed)
+        trace,
+        base_delay_s=base_delay_s,
+        queue_limit_s=queue_limit_s,
+        rng=random.Random(seed),  # noqa: S311 (simulation)
     )
-    pacer = _Pacer(link)
+    pacer = _Pacer(link, controller)
     decoder = VideoDecoder(cfg.video_codec) if measure_quality else None
     report = CallReport(codec=cfg.video_codec, duration_s=duration_s)
     report.decisions.append(first)
@@ -236,7 +241,7 @@ def simulate_call(
         pace = max(decision.target_bps * _PACING_FACTOR, 100_000.0)
         due = [m for m in to_sender if m[0] <= now]
         to_sender = [m for m in to_sender if m[0] > now]
-        for _, kind, payload in due:
+        for _, kind, _seq in due:
             if kind == "pli":
                 encoder.request_keyframe()
         while next_audio <= now:

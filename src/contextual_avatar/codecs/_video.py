@@ -156,7 +156,7 @@ class VideoEncoder:
         self._ctx: Any = None
         self._session_frames = 0  # frames sent to the current FFmpeg context
         self._session_start = 0  # 90 kHz timestamp of the current session's first frame
-        self._pending: list[av.Packet] = []  # packets drained from a closed session
+        self._pending: list[av.Packet[Any]] = []  # packets drained from a closed session
         self._force_keyframe = False
         self._reopens = 0
         self._frames_in = 0
@@ -272,7 +272,7 @@ class VideoEncoder:
 
     # -- encoding -------------------------------------------------------------------
 
-    def encode(self, frame: av.VideoFrame | np.ndarray[Any, Any]) -> list[av.Packet]:
+    def encode(self, frame: av.VideoFrame | np.ndarray[Any, Any]) -> list[av.Packet[Any]]:
         """Encode one frame.
 
         Args:
@@ -285,13 +285,13 @@ class VideoEncoder:
         Raises:
             CodecError: The frame was rejected or FFmpeg failed.
         """
-        av = require_av()
+        avm = require_av()
         yuv = to_video_frame(frame, width=self._width, height=self._height, resize=self._resize)
         ctx = self._ensure_open()
         yuv.pts = self._session_frames
         yuv.time_base = ctx.time_base
         if self._force_keyframe:
-            yuv.pict_type = av.video.frame.PictureType.I
+            yuv.pict_type = avm.video.frame.PictureType.I
             self._force_keyframe = False
         with av_errors(f"encoding with {ctx.name}"):
             raw = ctx.encode(yuv)
@@ -301,7 +301,7 @@ class VideoEncoder:
         out.extend(self._restamp(p) for p in raw)
         return out
 
-    def flush(self) -> list[av.Packet]:
+    def flush(self) -> list[av.Packet[Any]]:
         """Drain the encoder; the next frame reopens it with a keyframe.
 
         Returns:
@@ -327,7 +327,7 @@ class VideoEncoder:
     def _ticks(self, frames: int) -> int:
         return round(frames * 90_000 / self._fps)
 
-    def _restamp(self, packet: av.Packet) -> av.Packet:
+    def _restamp(self, packet: av.Packet[Any]) -> av.Packet[Any]:
         # The session encodes in 1/fps ticks from 0; map onto the continuous 90 kHz clock.
         if packet.pts is not None:
             packet.pts = self._session_start + self._ticks(packet.pts)
@@ -362,10 +362,10 @@ class VideoEncoder:
     def _ensure_open(self) -> Any:
         if self._ctx is not None:
             return self._ctx
-        av = require_av()
+        avm = require_av()
         name = _ENCODERS[self._codec]
         with av_errors(f"opening {name} at {self._width}x{self._height}, {self._bitrate} bit/s"):
-            ctx = av.CodecContext.create(name, "w")
+            ctx = avm.CodecContext.create(name, "w")
             ctx.width = self._width
             ctx.height = self._height
             ctx.pix_fmt = "yuv420p"
@@ -405,11 +405,11 @@ class VideoDecoder:
         Raises:
             CodecError: Unknown codec.
         """
-        av = require_av()
+        avm = require_av()
         self._codec = check_video_codec(codec)
         name = _DECODERS[self._codec]
         with av_errors(f"opening {name}"):
-            self._ctx = av.CodecContext.create(name, "r")
+            self._ctx = avm.CodecContext.create(name, "r")
             self._ctx.thread_count = threads
             if self._codec == "av1":
                 self._ctx.options = {"max_frame_delay": "1"}
@@ -419,7 +419,7 @@ class VideoDecoder:
         """The codec name."""
         return self._codec
 
-    def decode(self, packet: av.Packet | None) -> list[av.VideoFrame]:
+    def decode(self, packet: av.Packet[Any] | None) -> list[av.VideoFrame]:
         """Decode one packet (None flushes).
 
         Args:
