@@ -4,6 +4,9 @@ set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
+# Real video clips (Megamind.avi, vtest.avi) and LibriVox speech for the codec tests.
+[ -f /usr/share/doc/opencv-doc/examples/data/Megamind.avi ] || need+=(opencv-doc)
+[ -d /usr/share/pocketsphinx/test/data/librivox ] || need+=(pocketsphinx-testdata)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
