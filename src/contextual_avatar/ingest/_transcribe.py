@@ -45,9 +45,11 @@ __all__ = [
     "TranscriptCache",
     "WhisperTranscriber",
     "default_cache_dir",
+    "find_untranscribed",
     "get_transcriber",
     "group_words",
     "load_media",
+    "refine_word_times",
     "resolve_checkpoint",
 ]
 
@@ -56,9 +58,16 @@ ProgressFn = Callable[[float, float], None]
 #: The openai-whisper release this module is written against (installed with --no-deps).
 WHISPER_PIN = "openai-whisper==20250625"
 # Bump when the cached transcript format or the decoding recipe changes.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _SENTENCE_END = (".", "?", "!", "…")
 _FINGERPRINT_BYTES = 4 << 20
+# Word-edge refinement (see refine_word_times).
+_REFINE_RELATIVE_DB = -35.0
+_REFINE_FLOOR_DB = -55.0
+_REFINE_MARGIN_S = 0.02
+# Second-pass detection of speech whisper skipped (see find_untranscribed).
+_MISSED_LEVEL_DB = -30.0
+_MISSED_MIN_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,24 +267,44 @@ class WhisperTranscriber:
             "language": language if self.is_multilingual else "en",
             "fp16": False,
             "word_timestamps": word_timestamps,
-            "verbose": False if progress is not None else None,
         }
         if beam_size is not None:
             options["beam_size"] = beam_size
-        with self._lock, self._threads_set(), self._progress(progress, total_s):
-            try:
-                result = self._model.transcribe(np.ascontiguousarray(samples), **options)
-            except Exception as exc:
-                raise ModelError(f"whisper failed: {exc}") from exc
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        with self._lock, self._threads_set():
+            with self._progress(progress, total_s):
+                out = self._run(audio, options, verbose=progress is not None)
+            # Second pass over speech the first one skipped (see find_untranscribed).
+            missed = find_untranscribed(out, audio) if word_timestamps else []
+            if missed:
+                clips = [t for start, end in missed for t in (start, end)]
+                extra = self._run(audio, {**options, "clip_timestamps": clips}, verbose=False)
+                extra = [w for w in extra if any(s - 0.5 <= w.start_s <= e for s, e in missed)]
+                out = sorted([*out, *extra], key=lambda w: (w.start_s, w.end_s))
+        return out
+
+    def _run(
+        self, audio: npt.NDArray[np.float32], options: dict[str, Any], *, verbose: bool
+    ) -> list[TimedText]:
+        try:
+            result = self._model.transcribe(audio, verbose=False if verbose else None, **options)
+        except Exception as exc:
+            raise ModelError(f"whisper failed: {exc}") from exc
         out: list[TimedText] = []
+        previous = ""
         for seg in result.get("segments", []):
-            if word_timestamps:
+            text = str(seg["text"]).strip()
+            # tiny models sometimes repeat the last sentence at the end of a window
+            if not text or text == previous:
+                continue
+            previous = text
+            if options["word_timestamps"]:
                 out.extend(
                     TimedText(str(w["word"]), float(w["start"]), float(w["end"]))
                     for w in seg.get("words", [])
                     if str(w["word"]).strip()
                 )
-            elif str(seg["text"]).strip():
+            else:
                 out.append(TimedText(str(seg["text"]), float(seg["start"]), float(seg["end"])))
         return out
 
@@ -352,6 +381,105 @@ class TranscriptCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _frame_levels(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """RMS level of each 10 ms frame."""
+    hop = SAMPLE_RATE // 100
+    n_frames = samples.size // hop
+    frames = samples[: n_frames * hop].reshape(n_frames, hop)
+    level: npt.NDArray[np.float64] = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
+    return level
+
+
+def find_untranscribed(
+    words: Sequence[TimedText],
+    samples: npt.NDArray[np.float32],
+    *,
+    level_db: float = _MISSED_LEVEL_DB,
+    min_voiced_s: float = _MISSED_MIN_S,
+) -> list[tuple[float, float]]:
+    """Loud stretches of audio that no word covers, as ``(start_s, end_s)`` clips.
+
+    Why: whisper sometimes ends a 30 s window after one sentence and jumps past the rest
+    of it, silently dropping speech that follows a pause. Clear sound (within
+    ``level_db`` of the recording's peak) for at least ``min_voiced_s`` with no word
+    near it is sent through whisper again on its own.
+    """
+    level = _frame_levels(samples)
+    if level.size == 0 or float(level.max()) <= 0:
+        return []
+    voiced = level >= float(level.max()) * 10 ** (level_db / 20)
+    covered = np.zeros_like(voiced)
+    for w in words:
+        covered[max(0, int(w.start_s * 100) - 30) : int(np.ceil(w.end_s * 100)) + 30] = True
+    missing = voiced & ~covered
+    regions: list[tuple[float, float]] = []
+    idx = np.flatnonzero(missing)
+    if idx.size == 0:
+        return regions
+    # runs of missing frames, joined across short (< 0.5 s) dips
+    breaks = np.flatnonzero(np.diff(idx) > 50)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    total_s = samples.size / SAMPLE_RATE
+    for a, b in zip(starts, ends, strict=True):
+        if int(missing[a : b + 1].sum()) >= min_voiced_s * 100:
+            regions.append((max(0.0, a / 100 - 0.3), min(total_s, (b + 1) / 100 + 0.3)))
+    return regions
+
+
+def refine_word_times(
+    words: Sequence[TimedText],
+    samples: npt.NDArray[np.float32],
+    *,
+    relative_db: float = _REFINE_RELATIVE_DB,
+    floor_db: float = _REFINE_FLOOR_DB,
+) -> list[TimedText]:
+    """Pull each word's edges in to where there is sound.
+
+    Why: whisper's alignment often stretches a word over neighbouring silence (the first
+    word of a window tends to start at the window's start, the last word of a sentence to
+    run on into the pause), so citations would start early and end late, and pauses
+    would hide. Within each word's span, its start moves to the first 10 ms frame whose
+    level is within ``relative_db`` of the loudest frame nearby (and above ``floor_db``
+    under the recording's peak); its end to the last such frame. A word with no such
+    frame, or audio too noisy to tell, keeps whisper's times.
+
+    Args:
+        words: Timed words from whisper.
+        samples: The 16 kHz audio they were transcribed from.
+        relative_db: Level under the local peak (within 1 s) that still counts as sound.
+        floor_db: Level under the whole recording's peak below which nothing is sound.
+
+    Returns:
+        Words with the same text and tightened times.
+    """
+    level = _frame_levels(samples)
+    n_frames = level.size
+    if n_frames == 0 or not words:
+        return list(words)
+    peak = float(level.max())
+    if peak <= 0:
+        return list(words)
+    floor = peak * 10 ** (floor_db / 20)
+    out: list[TimedText] = []
+    for word in words:
+        i0 = max(0, int(word.start_s * 100))
+        i1 = min(n_frames, int(np.ceil(word.end_s * 100)))
+        if i1 <= i0:
+            out.append(word)
+            continue
+        nearby = level[max(0, i0 - 100) : min(n_frames, i1 + 100)]
+        threshold = max(float(nearby.max()) * 10 ** (relative_db / 20), floor)
+        voiced = np.flatnonzero(level[i0:i1] >= threshold)
+        if voiced.size == 0:
+            out.append(word)
+            continue
+        start = max(word.start_s, (i0 + int(voiced[0])) / 100 - _REFINE_MARGIN_S)
+        end = min(word.end_s, (i0 + int(voiced[-1]) + 1) / 100 + _REFINE_MARGIN_S)
+        out.append(TimedText(word.text, round(start, 3), round(max(end, start), 3)))
+    return out
 
 
 def group_words(
@@ -458,6 +586,8 @@ def load_media(
         )
         if not words:
             raise IngestError(path, "no speech was recognised in the audio")
+        if config.word_timestamps:
+            words = refine_word_times(words, samples)
         if progress is not None:
             progress(duration_s, duration_s)
         if config.cache_transcripts:

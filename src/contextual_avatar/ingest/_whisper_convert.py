@@ -167,8 +167,8 @@ def _float(variables: Mapping[str, npt.NDArray[Any]], name: str) -> npt.NDArray[
         if scale is None:
             raise ConversionError(f"{name} is quantized but has no {name}_scale")
         scale32 = scale.astype(np.float32)
-        if scale32.ndim == 1:
-            scale32 = scale32[:, None]
+        if scale32.ndim == 1:  # one scale per output row
+            scale32 = scale32.reshape(-1, *([1] * (value.ndim - 1)))
         return (value.astype(np.float32) / scale32).astype(np.float32)
     return value.astype(np.float32)
 
