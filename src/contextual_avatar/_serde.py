@@ -46,6 +46,7 @@ def chunk_to_dict(chunk: Chunk) -> dict[str, Any]:
         "n": chunk.ordinal,
         "text": chunk.text,
         "spans": [[s.start, s.end, ref_to_dict(s.ref)] for s in chunk.spans],
+        "off": chunk.offset,
     }
 
 
@@ -57,4 +58,5 @@ def chunk_from_dict(data: dict[str, Any]) -> Chunk:
         ordinal=int(data["n"]),
         text=str(data["text"]),
         spans=tuple(Span(int(a), int(b), ref_from_dict(r)) for a, b, r in data["spans"]),
+        offset=int(data.get("off", 0)),
     )

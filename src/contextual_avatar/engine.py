@@ -22,9 +22,8 @@ from contextual_avatar._sync import LoopThread
 from contextual_avatar.cache import (
     ChunkCache,
     ChunkStore,
-    LRUPolicy,
-    MemoryChunkStore,
     MemoryHistory,
+    build_store,
 )
 from contextual_avatar.config import EngineConfig
 from contextual_avatar.errors import IngestError, InputError
@@ -36,7 +35,15 @@ from contextual_avatar.ingest import (
     kind_of,
     read_segments,
 )
-from contextual_avatar.retrieval import DocRecord, Embedder, FaissIndex, MiniLMEmbedder
+from contextual_avatar.retrieval import (
+    DenseRetriever,
+    DocRecord,
+    Embedder,
+    FaissIndex,
+    MiniLMEmbedder,
+    Retriever,
+    conversation_queries,
+)
 from contextual_avatar.routing import ExtractiveResponder, Responder, SimilarityRouter
 from contextual_avatar.types import Answer, IngestReport, ScoredChunk, Turn
 
@@ -99,16 +106,8 @@ class AsyncContextEngine:
         self._index = FaissIndex.load(
             self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
         )
-        self._cache = ChunkCache(
-            store
-            or MemoryChunkStore(
-                capacity=cfg.cache.capacity,
-                policy_factory=LRUPolicy,
-                max_sessions=cfg.cache.max_sessions,
-                ttl_s=cfg.cache.session_ttl_s,
-            ),
-            threshold=cfg.cache.hit_threshold,
-        )
+        self._retriever: Retriever = DenseRetriever(self._index)
+        self._cache = ChunkCache(store or build_store(cfg.cache), threshold=cfg.cache.hit_threshold)
         self._history = MemoryHistory(
             max_sessions=cfg.cache.max_sessions, ttl_s=cfg.cache.session_ttl_s
         )
@@ -198,6 +197,7 @@ class AsyncContextEngine:
                 self._index = FaissIndex.load(
                     self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
                 )
+                self._retriever = DenseRetriever(self._index)
                 raise
         log.info("ingested %s: %d chunks, %d tokens", path.name, len(chunks), tokens)
         return IngestReport(
@@ -243,14 +243,7 @@ class AsyncContextEngine:
         t0 = time.perf_counter()
 
         history = await self._history.recent(session_id)
-        recent = (
-            [t.question for t in history[-self.config.retrieval.history_turns :]]
-            if (self.config.retrieval.history_turns)
-            else []
-        )
-        # The question alone finds a topic change; with the previous turns it finds what
-        # a follow-up ("and for children?") refers to. Chunks score the better of the two.
-        texts = [question, " ".join([*recent, question])] if recent else [question]
+        texts = conversation_queries(question, history, turns=self.config.retrieval.history_turns)
         query = await asyncio.to_thread(self._embed, texts)
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
@@ -263,7 +256,7 @@ class AsyncContextEngine:
             context: list[ScoredChunk] = cached
             timings["search"] = 0.0
         else:
-            context = self._index.search(query, self.config.retrieval.top_k)
+            context = self._retriever.search(texts, query, self.config.retrieval.top_k)
             if context:
                 vectors = self._index.vectors_for([c.chunk.id for c in context])
                 await self._cache.admit(session_id, context, vectors)

@@ -125,6 +125,8 @@ class Chunk:
         ordinal: Position of the chunk in its document, from 0.
         text: The chunk's text.
         spans: Which characters came from which page or time range, in order.
+        offset: Where the text starts in the whole document's text (pages joined by a
+            blank line), so neighbouring chunks can be merged without repeating overlap.
     """
 
     id: str
@@ -132,6 +134,7 @@ class Chunk:
     ordinal: int
     text: str
     spans: tuple[Span, ...]
+    offset: int = 0
 
     @property
     def refs(self) -> tuple[SourceRef, ...]:

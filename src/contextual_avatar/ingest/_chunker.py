@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contextual_avatar._sentences import sentence_boundaries
-from contextual_avatar.config import ChunkingConfig
+from contextual_avatar.ingest._config import ChunkingConfig
 from contextual_avatar.ingest._tokens import get_encoding
 from contextual_avatar.types import Chunk, Segment, Span
 
@@ -69,7 +69,8 @@ def chunk_segments(
     enc = get_encoding(config.encoding)
     tokens = enc.encode(text, disallowed_special=())
     starts = _token_char_starts(enc.decode_with_offsets(tokens)[1], len(text))
-    boundaries = _boundary_tokens(text, starts)
+    clean = _clean_tokens(text, [len(t) for t in enc.decode_tokens_bytes(tokens)])
+    boundaries = [i for i in _boundary_tokens(text, starts) if clean[i]]
     size, overlap = config.chunk_tokens, config.overlap_tokens
     chunks: list[Chunk] = []
     first = 0
@@ -77,6 +78,7 @@ def chunk_segments(
         last = min(first + size, len(tokens))
         if last < len(tokens):
             last = _last_boundary(boundaries, first + size // 2, last) or last
+            last = _snap(clean, last, first)
         c_start, c_end = starts[first], starts[last]
         if c_end > c_start:
             chunks.append(_make_chunk(text, placed, c_start, c_end, doc_id, len(chunks)))
@@ -84,7 +86,35 @@ def chunk_segments(
             break
         nxt = _first_boundary(boundaries, last - overlap, last)
         first = max(first + 1, nxt if nxt is not None else last - overlap)
+        first = _snap(clean, first, first - 1)
     return chunks
+
+
+def _clean_tokens(text: str, token_bytes: list[int]) -> list[bool]:
+    """For each token index (and the end), whether it starts on a character boundary.
+
+    A rare character can be split over several byte-level tokens; cutting a window there
+    would give a chunk whose text re-encodes to more tokens than counted.
+    """
+    data = text.encode("utf-8")
+    out = []
+    pos = 0
+    for length in [*token_bytes, 0]:
+        out.append(pos >= len(data) or (data[pos] & 0xC0) != 0x80)
+        pos += length
+    return out
+
+
+def _snap(clean: list[bool], index: int, floor: int) -> int:
+    """Move ``index`` down to a clean token above ``floor``, else up to the next clean one."""
+    down = index
+    while down > floor + 1 and not clean[down]:
+        down -= 1
+    if clean[down] and down > floor:
+        return down
+    while not clean[index]:
+        index += 1
+    return index
 
 
 def _boundary_tokens(text: str, starts: list[int]) -> list[int]:
@@ -132,4 +162,5 @@ def _make_chunk(
         ordinal=ordinal,
         text=text[start:end],
         spans=spans,
+        offset=start,
     )

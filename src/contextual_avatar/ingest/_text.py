@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_RUN = re.compile(r"\n{3,}")
+# C0 control bytes that never appear in text (tab, newlines, form feed and ESC excluded).
+_BINARY_BYTES = frozenset(range(32)) - {9, 10, 12, 13, 27}
 
 
 def clean_text(text: str) -> str:
@@ -42,8 +44,9 @@ def decode_bytes(data: bytes, path: Path) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise IngestError(path, f"invalid UTF-16 text: {exc.reason}") from exc
-    if data.count(b"\x00") > max(8, len(data) // 100):
-        raise IngestError(path, "looks like a binary file, not text (it is full of NUL bytes)")
+    head = data[:65536]
+    if sum(head.count(bytes([c])) for c in _BINARY_BYTES) > len(head) // 20:
+        raise IngestError(path, "looks like a binary file, not text (too many control bytes)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

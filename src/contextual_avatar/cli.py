@@ -1,0 +1,164 @@
+"""The ``contextual-avatar`` command: ingest files, ask questions, chat.
+
+Settings come from ``CONTEXTUAL_AVATAR_*`` environment variables (see
+:meth:`EngineConfig.from_env`); ``--data-dir`` overrides where the index lives.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from contextual_avatar.config import EngineConfig
+from contextual_avatar.engine import ContextEngine
+from contextual_avatar.errors import ContextualAvatarError
+from contextual_avatar.types import Answer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="contextual-avatar",
+    help="Give an interactive avatar cited answers from your documents, cache first.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where the index lives (default: per-user data dir)."),
+]
+
+
+def _engine(data_dir: Path | None) -> ContextEngine:
+    overrides = {"data_dir": data_dir} if data_dir is not None else {}
+    return ContextEngine(EngineConfig.from_env(**overrides))
+
+
+def _print_answer(answer: Answer, *, verbose: bool) -> None:
+    console.print(answer.text)
+    for ref in answer.citations:
+        console.print(f"  [dim]source:[/dim] {ref}")
+    if verbose:
+        timing = ", ".join(f"{k} {v:.1f} ms" for k, v in answer.timings.items())
+        console.print(
+            f"  [dim]cache {'hit' if answer.cache_hit else 'miss'} ({answer.cache.reason}); "
+            f"{answer.route.tier.value} tier ({answer.route.model}); "
+            f"{answer.tokens.prompt}+{answer.tokens.completion} tokens, "
+            f"${answer.cost_usd:.6f}; {timing}[/dim]"
+        )
+
+
+@app.command()
+def ingest(
+    files: Annotated[
+        list[Path], typer.Argument(help="PDF, text, Markdown, SRT/VTT/STM, audio or video files.")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Add files to the index (unchanged files are skipped)."""
+    failed = 0
+    with (
+        _engine(data_dir) as engine,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar,
+    ):
+        for path in files:
+            task = bar.add_task(path.name, total=None)
+
+            def progress(
+                stage: str, done: float, total: float, task: TaskID = task, name: str = path.name
+            ) -> None:
+                bar.update(task, description=f"{name}: {stage}", completed=done, total=total)
+
+            try:
+                report = engine.ingest(path, progress=progress)
+            except ContextualAvatarError as exc:
+                failed += 1
+                err.print(f"[red]error:[/red] {exc}")
+                continue
+            finally:
+                bar.remove_task(task)
+            if report.unchanged:
+                console.print(f"{path.name}: unchanged, already indexed")
+            else:
+                console.print(
+                    f"{path.name}: {report.segments} {report.kind} segment(s) -> "
+                    f"{report.chunks} chunks, {report.tokens} tokens in {report.seconds:.1f} s"
+                )
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    session: Annotated[str, typer.Option("--session", "-s", help="Session id.")] = "cli",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show cache, route, timings.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer one question from the indexed documents, with citations."""
+    with _engine(data_dir) as engine:
+        if not engine.documents:
+            err.print(
+                "[yellow]the index is empty: run `contextual-avatar ingest FILE` first[/yellow]"
+            )
+            raise typer.Exit(code=1)
+        _print_answer(engine.ask(session, question), verbose=verbose)
+
+
+@app.command()
+def chat(
+    session: Annotated[str, typer.Option("--session", "-s", help="Session id.")] = "chat",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show cache, route, timings.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Talk to the indexed documents; follow-up questions keep their context. Ctrl-D quits."""
+    with _engine(data_dir) as engine:
+        console.print(f"[dim]{len(engine.documents)} document(s) indexed; Ctrl-D to quit[/dim]")
+        while True:
+            try:
+                question = console.input("[bold]you>[/bold] ").strip()
+            except (EOFError, KeyboardInterrupt):
+                console.print()
+                return
+            if not question:
+                continue
+            try:
+                _print_answer(engine.ask(session, question), verbose=verbose)
+            except ContextualAvatarError as exc:
+                err.print(f"[red]error:[/red] {exc}")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning library errors into one clear line and exit code 1."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ContextualAvatarError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None
