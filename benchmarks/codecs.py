@@ -1,0 +1,299 @@
+"""Codec benchmark: rate-distortion per codec, SVT-AV1 preset by CPU headroom, the
+bitrate controller on congestion traces, and Opus on real speech.
+
+Run: .venv/bin/python benchmarks/codecs.py [--quick]
+Writes benchmarks/results/codecs.json and codecs.png. Needs opencv-doc and
+pocketsphinx-testdata (scripts/system-deps.sh) and the dev extras (vmaf-torch, pesq, pystoi).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from contextual_avatar.codecs import (
+    CapacityTrace,
+    CodecConfig,
+    ControllerConfig,
+    OpusDecoder,
+    OpusEncoder,
+    VideoDecoder,
+    VideoEncoder,
+    find_clip,
+    read_clip,
+    simulate_call,
+    yuv_psnr,
+)
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+TRACES = ROOT / "traces"
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+CLIPS = {"face": "Megamind.avi", "camera": "vtest.avi"}
+SIZES = {"360p": (640, 360), "720p": (1280, 720)}
+KBPS = {"360p": [150, 300, 600, 1200], "720p": [400, 800, 1600, 3200]}
+CODECS = ["av1", "vp9", "h264"]
+FPS = 30
+
+
+def encode_clip(codec, frames, width, height, kbps, preset=10):
+    enc = VideoEncoder(
+        codec, width=width, height=height, fps=FPS, bitrate=kbps * 1000, svt_preset=preset
+    )
+    packets, cpu = [], 0.0
+    wall = time.perf_counter()
+    for f in frames:
+        c0 = time.process_time()
+        packets += enc.encode(f)
+        cpu += time.process_time() - c0
+    c0 = time.process_time()
+    packets += enc.flush()
+    cpu += time.process_time() - c0
+    wall = time.perf_counter() - wall
+    dec = VideoDecoder(codec)
+    decoded = [d for p in packets for d in dec.decode(p)] + dec.decode(None)
+    bits = sum(p.size for p in packets) * 8
+    return {
+        "kbps_target": kbps,
+        "kbps": bits / (len(frames) / FPS) / 1000,
+        "psnr": float(np.mean([yuv_psnr(a, b) for a, b in zip(frames, decoded, strict=True)])),
+        "fps": len(frames) / wall,
+        "cpu_ms_per_frame": 1000 * cpu / len(frames),
+        "decoded": decoded,
+    }
+
+
+def vmaf_score(vmaf, frames, decoded, n):
+    import torch
+
+    def y(fs):
+        return torch.from_numpy(
+            np.stack([f.to_ndarray()[: f.height].astype(np.float32) for f in fs[:n]])
+        )[:, None]
+
+    with torch.no_grad():
+        return float(vmaf(y(frames), y(decoded)).mean())
+
+
+def bd_rate(r1, p1, r2, p2):
+    """Bjøntegaard delta rate of curve 2 against curve 1 in % (negative = fewer bits)."""
+    l1, l2 = np.log(r1), np.log(r2)
+    c1, c2 = np.polyfit(p1, l1, 3), np.polyfit(p2, l2, 3)
+    lo, hi = max(min(p1), min(p2)), min(max(p1), max(p2))
+    if hi <= lo:
+        return float("nan")
+    i1, i2 = np.polyint(c1), np.polyint(c2)
+    a1 = np.polyval(i1, hi) - np.polyval(i1, lo)
+    a2 = np.polyval(i2, hi) - np.polyval(i2, lo)
+    return float((math.exp((a2 - a1) / (hi - lo)) - 1) * 100)
+
+
+def rd_section(quick):
+    try:
+        import torch
+        from vmaf_torch import VMAF
+
+        torch.set_num_threads(2)
+        vmaf = VMAF(clip_score=True).eval()
+    except ImportError:
+        vmaf = None
+    n = 30 if quick else 60
+    rd, bd = {}, {}
+    for clip, name in CLIPS.items():
+        for size, (w, h) in SIZES.items():
+            frames = read_clip(find_clip(name), width=w, height=h, max_frames=n)
+            for codec in CODECS:
+                points = []
+                for kbps in KBPS[size]:
+                    r = encode_clip(codec, frames, w, h, kbps)
+                    if vmaf is not None and size == "360p":
+                        r["vmaf"] = vmaf_score(vmaf, frames, r["decoded"], 8)
+                    del r["decoded"]
+                    points.append(r)
+                    print(
+                        f"  {clip:6} {size} {codec:4} {kbps:5} kb/s -> {r['kbps']:7.1f} kb/s "
+                        f"PSNR {r['psnr']:5.2f} VMAF {r.get('vmaf', float('nan')):5.1f} "
+                        f"{r['fps']:6.0f} fps {r['cpu_ms_per_frame']:6.1f} CPU ms/frame"
+                    )
+                rd[f"{clip}/{size}/{codec}"] = points
+            av1 = rd[f"{clip}/{size}/av1"]
+            for other in ("vp9", "h264"):
+                o = rd[f"{clip}/{size}/{other}"]
+                bd[f"{clip}/{size}/av1_vs_{other}"] = bd_rate(
+                    [p["kbps"] for p in o],
+                    [p["psnr"] for p in o],
+                    [p["kbps"] for p in av1],
+                    [p["psnr"] for p in av1],
+                )
+    return rd, bd
+
+
+def preset_section(quick):
+    frames = read_clip(
+        find_clip("vtest.avi"), width=640, height=360, max_frames=30 if quick else 60
+    )
+    out = {}
+    for preset in (8, 10, 12):
+        r = encode_clip("av1", frames, 640, 360, 600, preset=preset)
+        del r["decoded"]
+        out[preset] = r
+    # Budget: one 30 fps frame is 33.3 ms; the avatar also renders and runs ASR/LLM on the
+    # same two cores, so the encoder may use at most 25 % of one core (8.3 ms per frame).
+    budget = 1000 / FPS * 0.25
+    fitting = [p for p in sorted(out) if out[p]["cpu_ms_per_frame"] <= budget]
+    chosen = fitting[0] if fitting else max(out)
+    return out, budget, chosen
+
+
+def controller_section(quick):
+    frames = read_clip(find_clip("Megamind.avi"), width=640, height=360, max_frames=120)
+    out = {}
+    duration = 16 if quick else 34
+    for name in ("step_drop", "oscillating", "loss_bursts"):
+        trace = CapacityTrace.load(TRACES / f"{name}.csv")
+        cfg = CodecConfig(controller=ControllerConfig(start_bitrate=500_000))
+        rep = simulate_call(frames, trace, duration_s=duration, config=cfg, max_rung=2)
+        rec = [r for r in rep.recovery_s if r is not None]
+        out[name] = {
+            "overshoot_pct": rep.overshoot_pct,
+            "excess_pct": rep.excess_pct,
+            "recovery_s": rep.recovery_s,
+            "max_recovery_s": max(rec) if rec else 0.0,
+            "frozen_s": rep.frozen_s,
+            "mean_psnr": rep.mean_psnr,
+            "utilisation": rep.utilisation,
+            "keyframes": rep.keyframes,
+            "plis": rep.plis,
+            "timeline": [
+                [s.time_s, s.capacity_bps, s.sent_bps, s.target_bps, s.queue_delay_s, s.rung]
+                for s in rep.timeline
+            ],
+        }
+    return out
+
+
+def opus_section():
+    from pesq import pesq
+    from pystoi import stoi
+
+    refs = []
+    for path in sorted(LIBRIVOX.glob("*.wav")):
+        with wave.open(str(path)) as wav:
+            refs.append(np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16))
+    out = {}
+    for kbps in (6, 8, 12, 16, 24, 32):
+        pesqs, stois, bits, secs = [], [], 0, 0.0
+        for ref in refs:
+            enc = OpusEncoder(bitrate=kbps * 1000, input_rate=16_000, dtx=False)
+            packets = []
+            for i in range(0, len(ref), 320):
+                packets += enc.encode(ref[i : i + 320])
+            packets += enc.flush()
+            bits += sum(p.size for p in packets) * 8
+            secs += len(ref) / 16_000
+            y48 = OpusDecoder().decode_to_array(packets)[312:]  # drop Opus look-ahead
+            y = y48[: len(y48) // 3 * 3].reshape(-1, 3).mean(axis=1)  # crude 48k -> 16k
+            n = min(len(y), len(ref))
+            x = ref[:n].astype(np.float64) / 32768.0
+            pesqs.append(pesq(16_000, x, y[:n].astype(np.float64), "wb"))
+            stois.append(stoi(x, y[:n], 16_000))
+        out[kbps] = {
+            "kbps": bits / secs / 1000,
+            "pesq_wb": float(np.mean(pesqs)),
+            "stoi": float(np.mean(stois)),
+        }
+        print(
+            f"  opus {kbps:2} kb/s -> {out[kbps]['kbps']:5.1f} kb/s  PESQ-WB "
+            f"{out[kbps]['pesq_wb']:.2f}  STOI {out[kbps]['stoi']:.3f}"
+        )
+    return out
+
+
+def plot(rd, ctrl, opus, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    for ax, key in zip(axes[0][:2], ["face/360p", "camera/360p"], strict=True):
+        for codec in CODECS:
+            pts = rd[f"{key}/{codec}"]
+            ax.plot([p["kbps"] for p in pts], [p["psnr"] for p in pts], "o-", label=codec)
+        ax.set(title=f"RD {key}", xlabel="kb/s", ylabel="PSNR dB", xscale="log")
+        ax.legend()
+    ax = axes[0][2]
+    ks = sorted(opus, key=int)
+    ax.plot([opus[k]["kbps"] for k in ks], [opus[k]["pesq_wb"] for k in ks], "o-")
+    ax.set(title="Opus on LibriVox speech", xlabel="kb/s", ylabel="PESQ-WB")
+    for ax, (name, res) in zip(axes[1], ctrl.items(), strict=True):
+        tl = np.array([row[:5] for row in res["timeline"]], dtype=float)
+        ax.plot(tl[:, 0], tl[:, 1] / 1e3, "k-", label="capacity")
+        ax.plot(tl[:, 0], tl[:, 2] / 1e3, "b-", alpha=0.6, label="sent")
+        ax.plot(tl[:, 0], tl[:, 3] / 1e3, "g--", label="target")
+        ax2 = ax.twinx()
+        ax2.plot(tl[:, 0], tl[:, 4] * 1000, "r:", label="queue ms")
+        ax2.set_ylabel("queue ms", color="r")
+        ax.set(title=f"controller: {name}", xlabel="s", ylabel="kb/s")
+        ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer frames, shorter traces")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    print("SVT-AV1 preset by CPU headroom (vtest 360p, 600 kb/s)")
+    presets, budget, chosen = preset_section(args.quick)
+    for p, r in presets.items():
+        print(
+            f"  preset {p:2}: {r['fps']:6.0f} fps  {r['cpu_ms_per_frame']:5.1f} CPU ms/frame  "
+            f"{r['kbps']:6.1f} kb/s  PSNR {r['psnr']:.2f}"
+        )
+    print(f"  budget {budget:.1f} CPU ms/frame -> preset {chosen}")
+    print("Rate-distortion")
+    rd, bd = rd_section(args.quick)
+    print("BD-rate of AV1 (PSNR), negative = fewer bits than the other codec")
+    for k, v in bd.items():
+        print(f"  {k:28} {v:+6.1f} %")
+    print("Controller on congestion traces (AV1, Megamind 360p source)")
+    ctrl = controller_section(args.quick)
+    print(
+        f"  {'trace':12} {'overshoot%':>10} {'excess%':>8} {'recovery s':>18} "
+        f"{'frozen s':>8} {'PSNR':>6} {'util':>5} {'KF':>4} {'PLI':>4}"
+    )
+    for name, r in ctrl.items():
+        rec = ",".join("-" if x is None else f"{x:.2f}" for x in r["recovery_s"]) or "n/a"
+        print(
+            f"  {name:12} {r['overshoot_pct']:10.1f} {r['excess_pct']:8.2f} {rec:>18} "
+            f"{r['frozen_s']:8.2f} {r['mean_psnr']:6.2f} {r['utilisation']:5.2f} "
+            f"{r['keyframes']:4} {r['plis']:4}"
+        )
+    print("Opus on LibriVox speech (5 sentences, 16 kHz)")
+    opus = opus_section()
+    result = {
+        "presets": presets,
+        "preset_budget_ms": budget,
+        "preset_chosen": chosen,
+        "rd": rd,
+        "bd_rate_pct": bd,
+        "controller": ctrl,
+        "opus": opus,
+        "seconds": time.perf_counter() - t0,
+    }
+    (RESULTS / "codecs.json").write_text(json.dumps(result, indent=1, default=str))
+    plot(rd, ctrl, opus, RESULTS / "codecs.png")
+    print(f"done in {result['seconds']:.0f} s -> {RESULTS / 'codecs.json'}, codecs.png")
+
+
+if __name__ == "__main__":
+    main()
