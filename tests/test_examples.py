@@ -29,3 +29,8 @@ def test_quickstart(tmp_path: Path):
     assert "session cache" in out
     # A second run finds the index already there.
     assert "already indexed" in run_example("quickstart.py", tmp_path)
+
+
+def test_adaptive_media(tmp_path: Path):
+    out = run_example("adaptive_media.py", tmp_path)
+    assert "kb/s" in out or "kbps" in out.lower()

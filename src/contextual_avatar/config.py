@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contextual_avatar.cache._config import CacheConfig
+from contextual_avatar.codecs._config import CodecConfig
 from contextual_avatar.errors import ConfigError
 from contextual_avatar.ingest._config import ChunkingConfig, IngestConfig
 from contextual_avatar.retrieval._config import EmbedderConfig, RetrievalConfig
@@ -25,6 +26,7 @@ __all__ = [
     "AnswerConfig",
     "CacheConfig",
     "ChunkingConfig",
+    "CodecConfig",
     "EmbedderConfig",
     "EngineConfig",
     "IngestConfig",
@@ -50,6 +52,7 @@ class EngineConfig(BaseModel):
         cache: See :class:`CacheConfig`.
         retrieval: See :class:`RetrievalConfig`.
         answer: See :class:`AnswerConfig`.
+        codecs: See :class:`CodecConfig` (used by the media codecs, not by ``ask``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +64,7 @@ class EngineConfig(BaseModel):
     cache: CacheConfig = CacheConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()
+    codecs: CodecConfig = CodecConfig()
 
     def __init__(self, **data: Any) -> None:
         try:

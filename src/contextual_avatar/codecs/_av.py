@@ -8,6 +8,7 @@ use, never when ``contextual_avatar`` is imported, and a missing install becomes
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -26,6 +27,9 @@ def require_av() -> ModuleType:
     Raises:
         MissingDependencyError: PyAV is not installed.
     """
+    # SVT-AV1 prints a banner to stderr on every encoder open (and a bitrate change
+    # reopens the encoder); keep its log to errors unless the user asked otherwise.
+    os.environ.setdefault("SVT_LOG", "1")
     try:
         return importlib.import_module("av")
     except ImportError as exc:

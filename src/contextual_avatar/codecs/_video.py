@@ -14,6 +14,7 @@ should apply hysteresis; :class:`~contextual_avatar.codecs.AdaptiveSender` does.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -313,6 +314,8 @@ class VideoEncoder:
 
     def close(self) -> None:
         """Release the FFmpeg context; buffered packets are dropped."""
+        with contextlib.suppress(CodecError):
+            self._close_session()  # send EOS so the encoder shuts down cleanly
         self._ctx = None
         self._pending = []
 
