@@ -1,0 +1,368 @@
+"""Ingest benchmark: whisper WER/RTF on real speech, citation timing, spoken-vs-written, throughput.
+
+Run:  .venv/bin/python benchmarks/ingest.py [--passages 20] [--threads 2]
+Needs: the [whisper] extra, espeak-ng, Debian's pocketsphinx-testdata (LibriVox clips).
+Writes benchmarks/results/ingest.json and ingest.png.
+
+Sections
+- librivox: word error rate (whisper's English normaliser on both sides) and real-time
+  factor end to end (PyAV decode + transcribe with word timestamps + segment + chunk),
+  per clip and for all five clips joined into one recording; after a warm-up call.
+- timing: citation start/end against a reference alignment. Two references: espeak-ng
+  sentences placed at known times (exact), and the LibriVox clips joined with pauses
+  (each clip's voiced span from its own signal level).
+- parity: CoQA passages spoken with espeak-ng and transcribed, against the same passages as
+  text: the share of gold answers (normalised) found verbatim in the ingested content.
+  A proxy for answer match that needs no engine; see docs/media.md.
+- throughput: text ingest (load + chunk) tokens/s and PDF ingest pages/s on the CoQA
+  passages (the SOTU corpus is not on this machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from contextual_avatar.ingest._media import SAMPLE_RATE, decode_audio  # noqa: E402
+from contextual_avatar.ingest._transcribe import get_transcriber, load_media  # noqa: E402
+from contextual_avatar.ingest._transcribe_config import TranscriptionConfig  # noqa: E402
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+COQA = ROOT.parent / "shared" / "data" / "coqa-dev.json"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _normaliser():  # type: ignore[no-untyped-def]
+    from whisper.normalizers import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
+
+
+def wer(ref: str, hyp: str) -> tuple[int, int]:
+    """(edit distance in words, reference words)."""
+    r, h = ref.split(), hyp.split()
+    d = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, d[0] = d[0], i
+        for j, hw in enumerate(h, 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
+            prev, d[j] = d[j], cur
+    return d[len(h)], len(r)
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    import av
+
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=SAMPLE_RATE)
+        stream.layout = "mono"
+        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def speak(text: str, *, voice: str = "en-us+f2", speed: int = 150) -> np.ndarray:
+    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", tmp.name, text], check=True
+        )
+        return decode_audio(Path(tmp.name), max_duration_s=3600)
+
+
+def voiced_bounds(samples: np.ndarray, rel_db: float = -30.0) -> tuple[float, float]:
+    hop = SAMPLE_RATE // 100
+    n = samples.size // hop
+    level = np.sqrt(np.mean(samples[: n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1))
+    on = np.flatnonzero(level >= level.max() * 10 ** (rel_db / 20))
+    return on[0] / 100, (on[-1] + 1) / 100
+
+
+def chunk(segments: list, doc_id: str) -> int:  # type: ignore[type-arg]
+    try:
+        from contextual_avatar.ingest._chunker import chunk_segments
+        from contextual_avatar.ingest._config import ChunkingConfig
+    except ImportError:
+        return -1
+    return len(chunk_segments(segments, doc_id=doc_id, config=ChunkingConfig()))
+
+
+def bench_librivox(config: TranscriptionConfig, tmp: Path) -> dict:  # type: ignore[type-arg]
+    norm = _normaliser()
+    refs = {}
+    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
+        if m:
+            refs[m[2]] = m[1].strip()
+    rows, errors, words, audio_s, wall_s = [], 0, 0, 0.0, 0.0
+    clips = []
+    for name, ref in sorted(refs.items()):
+        wav = LIBRIVOX / f"{name}.wav"
+        t0 = time.perf_counter()
+        segs = load_media(wav, config=config)
+        n_chunks = chunk(segs, name)
+        wall = time.perf_counter() - t0
+        dur = decode_audio(wav, max_duration_s=600).size / SAMPLE_RATE
+        hyp = " ".join(s.text for s in segs)
+        e, n = wer(norm(ref), norm(hyp))
+        errors, words, audio_s, wall_s = errors + e, words + n, audio_s + dur, wall_s + wall
+        rows.append(
+            {"clip": name[-4:], "seconds": round(dur, 2), "wer": round(e / n, 4),
+             "rtf": round(wall / dur, 4), "chunks": n_chunks, "hyp": hyp, "ref": ref}
+        )  # fmt: skip
+        clips.append(decode_audio(wav, max_duration_s=600))
+    # one longer recording: the five clips with 2.5 s pauses between them
+    gap = np.zeros(int(2.5 * SAMPLE_RATE), dtype=np.float32)
+    joined = np.concatenate([x for c in clips for x in (c, gap)][:-1])
+    path = write_wav(tmp / "librivox_joined.wav", joined)
+    t0 = time.perf_counter()
+    segs = load_media(path, config=config)
+    chunk(segs, "joined")
+    wall = time.perf_counter() - t0
+    joined_ref = " ".join(refs[k] for k in sorted(refs))
+    e, n = wer(norm(joined_ref), norm(" ".join(s.text for s in segs)))
+    # timing against each clip's own voiced span
+    offsets, t = [], 0.0
+    for c in clips:
+        a, b = voiced_bounds(c)
+        offsets.append((t + a, t + b))
+        t += c.size / SAMPLE_RATE + 2.5
+    timing = _match_timing(segs, offsets)
+    return {
+        "clips": rows,
+        "wer": round(errors / words, 4),
+        "rtf": round(wall_s / audio_s, 4),
+        "audio_s": round(audio_s, 2),
+        "joined": {"seconds": round(joined.size / SAMPLE_RATE, 2), "wer": round(e / n, 4),
+                   "rtf": round(wall / (joined.size / SAMPLE_RATE), 4)},
+        "timing": timing,
+    }  # fmt: skip
+
+
+def _match_timing(segs: list, truth: list[tuple[float, float]]) -> dict:  # type: ignore[type-arg]
+    """For each true utterance, the citations overlapping it: first start, last end."""
+    start_err, end_err = [], []
+    for a, b in truth:
+        hit = [s.ref for s in segs if s.ref.start_s < b and s.ref.end_s > a]
+        if not hit:
+            start_err.append(float("nan"))
+            end_err.append(float("nan"))
+            continue
+        start_err.append(abs(min(r.start_s for r in hit) - a))
+        end_err.append(abs(max(r.end_s for r in hit) - b))
+    se, ee = np.array(start_err), np.array(end_err)
+    both = np.concatenate([se, ee])
+    return {
+        "n": len(truth),
+        "missed": int(np.isnan(se).sum()),
+        "start_mean_s": round(float(np.nanmean(se)), 3),
+        "end_mean_s": round(float(np.nanmean(ee)), 3),
+        "max_s": round(float(np.nanmax(both)), 3),
+        "within_0_25_s": round(float(np.mean(both[~np.isnan(both)] <= 0.25)), 3),
+    }
+
+
+def bench_espeak_timing(config: TranscriptionConfig, tmp: Path) -> dict:  # type: ignore[type-arg]
+    sentences = [
+        "Our guide today is named Margaret.",
+        "The tour starts at nine in the morning.",
+        "Please keep your tickets with you at all times.",
+        "The museum closes early on Sundays.",
+        "Lunch will be served in the garden cafe.",
+        "Photography is allowed in most rooms.",
+        "The oldest painting here is five hundred years old.",
+        "We will meet again at the north entrance.",
+    ]
+    rng = np.random.default_rng(7)
+    parts, truth, t = [], [], 0.0
+    for i, text in enumerate(sentences):
+        pause = float(rng.uniform(0.6, 3.0)) if i else 0.8
+        speech = speak(text)
+        a, b = voiced_bounds(speech, rel_db=-50)
+        parts += [np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32), speech]
+        t += pause
+        truth.append((t + a, t + b))
+        t += speech.size / SAMPLE_RATE
+    path = write_wav(tmp / "espeak_timing.wav", np.concatenate(parts))
+    segs = load_media(path, config=config)
+    return _match_timing(segs, truth)
+
+
+def _norm_answer(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
+def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:  # type: ignore[type-arg]
+    norm = _normaliser()
+    data = json.loads(COQA.read_text())["data"][:passages]
+    spoken_hits = text_hits = total = 0
+    audio_s = 0.0
+    wall = 0.0
+    for i, item in enumerate(data):
+        story = item["story"]
+        path = write_wav(tmp / f"coqa_{i}.wav", speak(story.replace("\n", " "), speed=175))
+        t0 = time.perf_counter()
+        segs = load_media(path, config=config)
+        wall += time.perf_counter() - t0
+        audio_s += segs[-1].ref.end_s or 0.0
+        transcript = norm(" ".join(s.text for s in segs))
+        written = norm(story)
+        for ans in item["answers"]:
+            gold = norm(ans["input_text"])
+            if not gold or gold in ("yes", "no", "unknown"):
+                continue
+            total += 1
+            text_hits += gold in written
+            spoken_hits += gold in transcript
+    return {
+        "passages": len(data),
+        "answers": total,
+        "text_answer_presence": round(text_hits / total, 4),
+        "spoken_answer_presence": round(spoken_hits / total, 4),
+        "relative": round(spoken_hits / max(text_hits, 1), 4),
+        "audio_s": round(audio_s, 1),
+        "rtf": round(wall / max(audio_s, 1e-9), 4),
+    }
+
+
+def bench_throughput(tmp: Path) -> dict:  # type: ignore[type-arg]
+    out: dict = {}  # type: ignore[type-arg]
+    try:
+        from contextual_avatar.ingest._pdf import load_pdf
+        from contextual_avatar.ingest._text import load_text
+        from contextual_avatar.ingest._tokens import count_tokens
+    except ImportError as exc:
+        return {"skipped": f"loaders not importable: {exc}"}
+    stories = [d["story"] for d in json.loads(COQA.read_text())["data"]]
+    text_path = tmp / "coqa.txt"
+    text_path.write_text("\n\n".join(stories * 4))
+    t0 = time.perf_counter()
+    segs = load_text(text_path)
+    n_chunks = chunk(segs, "text")
+    wall = time.perf_counter() - t0
+    tokens = sum(count_tokens(s.text) for s in segs)
+    out["text"] = {"tokens": tokens, "chunks": n_chunks, "seconds": round(wall, 3),
+                   "tokens_per_s": round(tokens / wall)}  # fmt: skip
+    try:
+        from fpdf import FPDF
+    except ImportError:
+        out["pdf"] = {"skipped": "fpdf2 not installed"}
+        return out
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for story in stories[:150]:
+        pdf.add_page()
+        pdf.multi_cell(0, 5, story.encode("latin-1", "replace").decode("latin-1")[:3000])
+    pdf_path = tmp / "coqa.pdf"
+    pdf.output(str(pdf_path))
+    t0 = time.perf_counter()
+    segs = load_pdf(pdf_path)
+    chunk(segs, "pdf")
+    wall = time.perf_counter() - t0
+    pages = len({s.ref.page for s in segs})
+    out["pdf"] = {"pages": pages, "seconds": round(wall, 3), "pages_per_s": round(pages / wall, 1)}
+    return out
+
+
+def plot(result: dict, path: Path) -> None:  # type: ignore[type-arg]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    clips = result["librivox"]["clips"]
+    axes[0].bar([c["clip"] for c in clips], [c["wer"] * 100 for c in clips], color="tab:blue")
+    axes[0].axhline(6, color="red", ls="--", label="target 6%")
+    axes[0].set_title(f"LibriVox WER (all: {result['librivox']['wer'] * 100:.1f}%)")
+    axes[0].set_ylabel("WER %")
+    axes[0].legend()
+    rtf = [c["rtf"] for c in clips] + [result["librivox"]["joined"]["rtf"]]
+    axes[1].bar([c["clip"] for c in clips] + ["joined"], rtf, color="tab:green")
+    axes[1].axhline(0.08, color="red", ls="--", label="target 0.08")
+    axes[1].set_title("Real-time factor, end to end")
+    axes[1].legend()
+    names, starts, ends = [], [], []
+    for key in ("espeak", "librivox"):
+        t = result["timing"][key]
+        names.append(key)
+        starts.append(t["start_mean_s"])
+        ends.append(t["end_mean_s"])
+    x = np.arange(len(names))
+    axes[2].bar(x - 0.2, starts, 0.4, label="start")
+    axes[2].bar(x + 0.2, ends, 0.4, label="end")
+    axes[2].axhline(0.25, color="red", ls="--", label="target 0.25 s")
+    axes[2].set_xticks(x, names)
+    axes[2].set_title("Citation timing error (mean |s|)")
+    axes[2].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--skip-parity", action="store_true")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        config = TranscriptionConfig(
+            cache_dir=tmp / "cache", threads=args.threads, cache_transcripts=False
+        )
+        t0 = time.perf_counter()
+        get_transcriber(config).warm_up()
+        warm = time.perf_counter() - t0
+        result: dict = {"threads": args.threads, "warm_up_s": round(warm, 2)}  # type: ignore[type-arg]
+        result["librivox"] = bench_librivox(config, tmp)
+        result["timing"] = {
+            "espeak": bench_espeak_timing(config, tmp),
+            "librivox": result["librivox"].pop("timing"),
+        }
+        if not args.skip_parity:
+            result["parity"] = bench_parity(config, tmp, args.passages)
+        result["throughput"] = bench_throughput(tmp)
+    lv = result["librivox"]
+    print(f"{'measure':<44}{'value':>12}{'target':>12}")
+    print(f"{'LibriVox WER (5 clips, 25 s)':<44}{lv['wer'] * 100:>11.1f}%{'<= 6%':>12}")
+    print(f"{'LibriVox RTF per clip (decode+asr+chunk)':<44}{lv['rtf']:>12.3f}{'<= 0.08':>12}")
+    print(f"{'LibriVox RTF joined (' + str(lv['joined']['seconds']) + ' s)':<44}"
+          f"{lv['joined']['rtf']:>12.3f}{'<= 0.08':>12}")  # fmt: skip
+    print(f"{'LibriVox WER joined':<44}{lv['joined']['wer'] * 100:>11.1f}%{'':>12}")
+    for key, t in result["timing"].items():
+        print(f"{'timing ' + key + ' mean |start| / |end| (s)':<44}"
+              f"{t['start_mean_s']:>5.2f} / {t['end_mean_s']:<4.2f}{'<= 0.25':>12}")  # fmt: skip
+        print(f"{'timing ' + key + ' share within 0.25 s':<44}{t['within_0_25_s']:>12.2f}{'':>12}")
+    if "parity" in result:
+        p = result["parity"]
+        print(f"{'parity: gold answers in text':<44}{p['text_answer_presence']:>12.3f}")
+        print(f"{'parity: gold answers in transcript':<44}{p['spoken_answer_presence']:>12.3f}")
+        print(f"{'parity: spoken / text':<44}{p['relative']:>12.3f}{'>= 0.95':>12}")
+    tp = result["throughput"]
+    if "text" in tp:
+        print(f"{'text ingest tokens/s':<44}{tp['text']['tokens_per_s']:>12}")
+    if "pdf" in tp and "pages_per_s" in tp["pdf"]:
+        print(f"{'PDF ingest pages/s':<44}{tp['pdf']['pages_per_s']:>12}")
+    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2))
+    plot(result, RESULTS / "ingest.png")
+    print(f"wrote {RESULTS / 'ingest.json'} and ingest.png")
+
+
+if __name__ == "__main__":
+    main()
