@@ -1,0 +1,1 @@
+"""Benchmarks; ``benchmarks.replay`` is the shared conversation-replay harness."""
