@@ -99,6 +99,23 @@ class SinkContract:
         assert [f.id for f in found] == [theirs.id]
         assert {f.id for f in await sink.related(word)} == {mine.id, theirs.id}
 
+    async def test_keys_on_too_many_facts_are_ignored_and_replays_do_not_count(
+        self, sink_factory: Any, prefix: str
+    ) -> None:
+        sink = sink_factory(max_key_df=2)
+        try:
+            word, rare = f"zyx{prefix[1:9]}", f"qwv{prefix[1:9]}"
+            two = [plain_fact(prefix + "d", i, subject=word) for i in range(2)]
+            await sink.write(two)
+            await sink.write(two)  # a replay must not raise the count past the cap
+            assert {f.id for f in await sink.related(word)} == {f.id for f in two}
+            third = plain_fact(prefix + "d", 9, subject=f"{word} {rare}")
+            await sink.write([third])  # now on 3 facts: too common to search by
+            assert [f.id for f in await sink.related(f"{word} {rare}")] == [third.id]
+            assert await sink.related(word) == []
+        finally:
+            await sink.close()
+
     async def test_related_with_nothing_in_common_is_empty(self, sink: Any, prefix: str) -> None:
         await sink.write(turn_facts(prefix + "a", 1))
         assert await sink.related(f"zzqx{prefix[1:9]}") == []

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+import types
+
 import contextual_avatar.knowledge as knowledge
 import contextual_avatar.testing as testing
 
 
 def test_all_lists_the_public_names() -> None:
-    for module in (knowledge, testing):
-        public = {n for n in vars(module) if not n.startswith("_") and n != "annotations"}
-        public -= {"knowledge", "testing"}  # submodule attributes
-        assert set(module.__all__) == {n for n in public if not _is_module(module, n)}
+    public = {
+        n
+        for n, v in vars(knowledge).items()
+        if not n.startswith("_") and n != "annotations" and not isinstance(v, types.ModuleType)
+    }
+    assert set(knowledge.__all__) == public
 
 
-def _is_module(module: object, name: str) -> bool:
-    import types
-
-    return isinstance(getattr(module, name), types.ModuleType)
+def test_testing_exports_the_bolt_server() -> None:
+    assert {"BoltServer", "BoltServerError", "free_port"} <= set(testing.__all__)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from contextual_avatar.errors import StoreUnavailable
 from contextual_avatar.knowledge import Neo4jGraphSink
 from contextual_avatar.testing import BoltServer
 
+from .conftest import BoltTarget
 from .contract import SinkContract
 from .helpers import turn_facts
 
@@ -14,6 +17,11 @@ class TestNeo4jGraphSink(SinkContract):
     @pytest.fixture
     def sink(self, neo4j_sink: Neo4jGraphSink) -> Neo4jGraphSink:
         return neo4j_sink
+
+    @pytest.fixture
+    def sink_factory(self, bolt_target: BoltTarget) -> Callable[..., Neo4jGraphSink]:
+        t = bolt_target
+        return lambda **kw: Neo4jGraphSink(t.uri, t.user, t.password, t.database, **kw)
 
 
 async def test_down_server_raises_store_unavailable_and_data_survives_a_kill(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ class TestSQLiteGraphSink(SinkContract):
     @pytest.fixture
     def sink(self, sqlite_sink: SQLiteGraphSink) -> SQLiteGraphSink:
         return sqlite_sink
+
+    @pytest.fixture
+    def sink_factory(self, tmp_path: Path) -> Callable[..., SQLiteGraphSink]:
+        return lambda **kw: SQLiteGraphSink(tmp_path / "factory.sqlite3", **kw)
 
 
 async def test_file_is_in_wal_mode(sqlite_sink: SQLiteGraphSink) -> None:

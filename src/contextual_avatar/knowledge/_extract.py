@@ -24,6 +24,8 @@ from contextual_avatar.types import Answer, Fact, SourceRef, merge_refs
 __all__ = [
     "ANSWERED",
     "ASKED",
+    "DEFAULT_MAX_KEY_DF",
+    "DEFAULT_MAX_QUERY_KEYS",
     "MENTIONS",
     "RELATED_TO",
     "RELIED_ON",
@@ -47,6 +49,10 @@ MAX_ENTITIES_PER_CHUNK = 8
 MAX_RELATIONS = 8
 MAX_TERMS = 48
 MIN_WORD_LEN = 3
+#: ``related()`` ignores keys found on more facts than this: they cost a scan and say nothing.
+DEFAULT_MAX_KEY_DF = 1000
+#: ``related()`` uses at most this many of a question's keys, rarest first.
+DEFAULT_MAX_QUERY_KEYS = 8
 
 _STOPWORD_TEXT = """
     a about above after again against all also am an and any are as at be because been before
