@@ -20,9 +20,11 @@ import numpy.typing as npt
 
 from contextual_avatar._sync import LoopThread
 from contextual_avatar.cache import (
+    CacheEntry,
     ChunkCache,
     ChunkStore,
-    MemoryHistory,
+    History,
+    build_history,
     build_store,
 )
 from contextual_avatar.config import EngineConfig
@@ -107,10 +109,15 @@ class AsyncContextEngine:
             self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
         )
         self._retriever: Retriever = DenseRetriever(self._index)
-        self._cache = ChunkCache(store or build_store(cfg.cache), threshold=cfg.cache.hit_threshold)
-        self._history = MemoryHistory(
-            max_sessions=cfg.cache.max_sessions, ttl_s=cfg.cache.session_ttl_s
+        self._cache = ChunkCache(
+            store or build_store(cfg.cache),
+            threshold=cfg.cache.hit_threshold,
+            enabled=cfg.cache.enabled,
+            admission=cfg.cache.admission,
+            neighbours=cfg.cache.neighbours,
+            source=self._cache_entries,
         )
+        self._history: History = build_history(cfg.cache)
         self._responder: Responder = responder or ExtractiveResponder(
             self._embed,
             count_tokens=self._count_tokens,
@@ -128,6 +135,12 @@ class AsyncContextEngine:
 
     def _embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self._embedder.embed(texts)
+
+    def _cache_entries(self, chunk_ids: Sequence[str]) -> list[CacheEntry]:
+        """Indexed chunks (with vectors) by id, skipping unknown ids: the cache's source."""
+        chunks = [c for c in map(self._index.chunk, chunk_ids) if c is not None]
+        vectors = self._index.vectors_for([c.id for c in chunks])
+        return [CacheEntry(c, vectors[i]) for i, c in enumerate(chunks)]
 
     def _count_tokens(self, text: str) -> int:
         return count_tokens(text, self.config.chunking.encoding)
@@ -300,6 +313,7 @@ class AsyncContextEngine:
     async def aclose(self) -> None:
         """Release stores and connections."""
         await self._cache.store.aclose()
+        await self._history.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,10 +1,15 @@
-"""The per-session chunk cache: policies, stores and the hit rule."""
+"""The per-session chunk cache: policies, stores, conversation history and the hit rule."""
 
-from contextual_avatar.cache._cache import CacheStats, ChunkCache
+from contextual_avatar.cache._cache import CacheStats, ChunkCache, ChunkSource
 from contextual_avatar.cache._config import CacheConfig
-from contextual_avatar.cache._factory import build_store
-from contextual_avatar.cache._history import MemoryHistory
+from contextual_avatar.cache._factory import build_history, build_store, policy_factory
+from contextual_avatar.cache._history import History, MemoryHistory, RedisHistory
+from contextual_avatar.cache._hybrid import HybridPolicy, document_of
+from contextual_avatar.cache._keys import session_key, session_tag
+from contextual_avatar.cache._lfu import LFUPolicy
+from contextual_avatar.cache._oracle import belady_hits, infinite_hits, policy_hits
 from contextual_avatar.cache._policy import EvictionPolicy, FIFOPolicy, LRUPolicy
+from contextual_avatar.cache._redis import RedisChunkStore
 from contextual_avatar.cache._store import CacheEntry, ChunkStore, MemoryChunkStore
 
 __all__ = [
@@ -12,11 +17,25 @@ __all__ = [
     "CacheEntry",
     "CacheStats",
     "ChunkCache",
+    "ChunkSource",
     "ChunkStore",
     "EvictionPolicy",
     "FIFOPolicy",
+    "History",
+    "HybridPolicy",
+    "LFUPolicy",
     "LRUPolicy",
     "MemoryChunkStore",
     "MemoryHistory",
+    "RedisChunkStore",
+    "RedisHistory",
+    "belady_hits",
+    "build_history",
     "build_store",
+    "document_of",
+    "infinite_hits",
+    "policy_factory",
+    "policy_hits",
+    "session_key",
+    "session_tag",
 ]

@@ -8,8 +8,9 @@ the cache around the new results.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +18,11 @@ import numpy.typing as npt
 from contextual_avatar.cache._store import CacheEntry, ChunkStore
 from contextual_avatar.types import CacheDecision, ScoredChunk
 
-__all__ = ["CacheStats", "ChunkCache"]
+__all__ = ["CacheStats", "ChunkCache", "ChunkSource"]
+
+#: Looks chunks up by id in the index: ``source(ids)`` returns entries for the ids that
+#: exist (others are skipped). Used to admit a hit chunk's document neighbours.
+ChunkSource = Callable[[Sequence[str]], list[CacheEntry]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +42,38 @@ class CacheStats:
 class ChunkCache:
     """Scores a session's cached chunks and decides hit or miss.
 
-    Policy and storage live in the store; this class holds the hit rule.
+    Policy and storage live in the store; this class holds the hit rule and the
+    admission rule (what a miss puts in the cache).
     """
 
-    def __init__(self, store: ChunkStore, *, threshold: float) -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        *,
+        threshold: float,
+        enabled: bool = True,
+        admission: Literal["results", "document"] = "results",
+        neighbours: int = 1,
+        source: ChunkSource | None = None,
+    ) -> None:
         """Wrap a store.
 
         Args:
             store: Where entries live (memory or Redis).
             threshold: Cosine similarity the best cached chunk must reach for a hit.
+            enabled: ``False`` makes every lookup a miss and every admit a no-op.
+            admission: ``"results"`` admits the search results; ``"document"`` admits
+                the best result, the other results from its document, then its
+                neighbours (``ordinal +- 1..neighbours``, next first), up to capacity.
+            neighbours: Neighbours on each side for ``"document"`` admission.
+            source: Fetches neighbour chunks by id (without it none are added).
         """
         self.store = store
         self.threshold = threshold
+        self.enabled = enabled
+        self.admission = admission
+        self.neighbours = neighbours
+        self._source = source
         self._hits = 0
         self._misses = 0
 
@@ -64,6 +89,9 @@ class ChunkCache:
             The cached chunks, best first, and the decision. On a hit the chunks are
             marked as used.
         """
+        if not self.enabled:
+            self._misses += 1
+            return [], CacheDecision(False, 0.0, self.threshold, "cache disabled")
         entries = await self.store.entries(session)
         if not entries:
             self._misses += 1
@@ -88,11 +116,33 @@ class ChunkCache:
     ) -> list[str]:
         """Admit search results, least relevant first so the best ends up most recent.
 
+        Args:
+            session: The session.
+            chunks: Search results, best first.
+            vectors: Their vectors, one row per chunk.
+
         Returns:
             Ids of evicted chunks.
         """
+        if not self.enabled or not chunks:
+            return []
         entries = [CacheEntry(sc.chunk, vectors[i]) for i, sc in enumerate(chunks)]
+        if self.admission == "document":
+            entries = self._document_entries(entries)
         return await self.store.admit(session, entries[::-1])
+
+    def _document_entries(self, results: list[CacheEntry]) -> list[CacheEntry]:
+        """The best result, its document's other results, then its neighbours."""
+        best = results[0].chunk
+        chosen = {e.chunk.id: e for e in results if e.chunk.doc_id == best.doc_id}
+        if self._source is not None and self.neighbours > 0:
+            ids = []
+            for d in range(1, self.neighbours + 1):
+                ids += [f"{best.doc_id}:{best.ordinal + d}", f"{best.doc_id}:{best.ordinal - d}"]
+            wanted = [i for i in ids if i not in chosen]
+            for entry in self._source(wanted):
+                chosen.setdefault(entry.chunk.id, entry)
+        return list(chosen.values())[: self.store.capacity]
 
     def stats(self) -> CacheStats:
         """Counters since this cache was created."""

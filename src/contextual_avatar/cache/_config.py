@@ -2,35 +2,76 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["CacheConfig"]
 
 DEFAULT_CACHE_CAPACITY = 5
 # Cosine between the (conversation-aware) query and the best cached chunk. MiniLM scores
 # any question about a document's topic 0.4-0.5 against most of its chunks, so a hit
-# needs more than topical similarity.
+# needs more than topical similarity. Calibrated on the CoQA replays (docs/cache.md).
 DEFAULT_HIT_THRESHOLD = 0.55
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_KEY_PREFIX = "ca:cache"
+DEFAULT_NEIGHBOURS = 1
+DEFAULT_HISTORY_TURNS = 8
+_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 class CacheConfig(BaseModel):
     """The per-session chunk cache consulted before the index.
 
     Parameters:
-        policy: Eviction policy.
+        enabled: ``False`` disables the cache: every turn searches the index (the
+            stateless baseline).
+        policy: Eviction policy (``docs/cache.md`` has one section per policy).
         capacity: Chunks held per session.
         hit_threshold: A turn is a hit when the best cached chunk's cosine similarity to
             the conversation-aware query reaches this.
+        admission: What a miss admits: ``"results"`` admits the search results as they
+            are; ``"document"`` admits the best result with its document neighbours
+            and only results from that document, so other documents' chunks do not
+            flood the cache.
+        neighbours: Chunks on each side of the best result admitted with it
+            (``admission="document"``).
+        lfu_decay_every: Events between halvings of LFU counts.
+        store: ``"memory"`` (in process) or ``"redis"`` (shared by processes).
+        redis_url: Redis server for ``store="redis"``.
+        key_prefix: Namespace of every Redis key.
         max_sessions: Sessions kept in process before the least recently used is dropped.
-        session_ttl_s: Idle seconds after which a session's cache is dropped.
+        session_ttl_s: Idle seconds after which a session's cache and history are dropped.
+        history_turns: Turns of conversation state kept per session.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    policy: Literal["lru"] = "lru"
+    enabled: bool = True
+    policy: Literal["fifo", "lru", "lfu", "hybrid"] = "lru"
     capacity: int = Field(default=DEFAULT_CACHE_CAPACITY, ge=1, le=1000)
     hit_threshold: float = Field(default=DEFAULT_HIT_THRESHOLD, ge=-1.0, le=1.0)
+    admission: Literal["results", "document"] = "results"
+    neighbours: int = Field(default=DEFAULT_NEIGHBOURS, ge=0, le=20)
+    lfu_decay_every: int = Field(default=16, ge=1)
+    store: Literal["memory", "redis"] = "memory"
+    redis_url: str = DEFAULT_REDIS_URL
+    key_prefix: str = DEFAULT_KEY_PREFIX
     max_sessions: int = Field(default=10_000, ge=1)
     session_ttl_s: float = Field(default=3600.0, gt=0)
+    history_turns: int = Field(default=DEFAULT_HISTORY_TURNS, ge=1, le=1000)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix_chars(cls, value: str) -> str:
+        if not _PREFIX.match(value):
+            raise ValueError("1-64 characters from letters, digits and _ . : -")
+        return value

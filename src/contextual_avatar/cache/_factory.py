@@ -1,19 +1,61 @@
-"""Build the configured chunk store."""
+"""Build the configured policy, chunk store and conversation history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from contextual_avatar.cache._config import CacheConfig
-from contextual_avatar.cache._policy import LRUPolicy
+from contextual_avatar.cache._history import History, MemoryHistory, RedisHistory
+from contextual_avatar.cache._hybrid import HybridPolicy
+from contextual_avatar.cache._lfu import LFUPolicy
+from contextual_avatar.cache._policy import EvictionPolicy, FIFOPolicy, LRUPolicy
+from contextual_avatar.cache._redis import RedisChunkStore
 from contextual_avatar.cache._store import ChunkStore, MemoryChunkStore
 
-__all__ = ["build_store"]
+__all__ = ["build_history", "build_store", "policy_factory"]
+
+
+def policy_factory(config: CacheConfig) -> Callable[[], EvictionPolicy]:
+    """A zero-argument maker of the configured policy (one per session)."""
+    if config.policy == "lfu":
+        return partial(LFUPolicy, decay_every=config.lfu_decay_every)
+    return {"fifo": FIFOPolicy, "lru": LRUPolicy, "hybrid": HybridPolicy}[config.policy]
 
 
 def build_store(config: CacheConfig) -> ChunkStore:
-    """The store ``config`` asks for (in process by default)."""
+    """The store ``config`` asks for (in process by default).
+
+    Raises:
+        MissingDependencyError: ``store="redis"`` without the ``redis`` extra.
+    """
+    if config.store == "redis":
+        return RedisChunkStore(
+            capacity=config.capacity,
+            policy_factory=policy_factory(config),
+            url=config.redis_url,
+            prefix=config.key_prefix,
+            ttl_s=config.session_ttl_s,
+        )
     return MemoryChunkStore(
         capacity=config.capacity,
-        policy_factory=LRUPolicy,
+        policy_factory=policy_factory(config),
+        max_sessions=config.max_sessions,
+        ttl_s=config.session_ttl_s,
+    )
+
+
+def build_history(config: CacheConfig) -> History:
+    """Conversation state in the same place as the cache (memory or Redis)."""
+    if config.store == "redis":
+        return RedisHistory(
+            url=config.redis_url,
+            prefix=config.key_prefix,
+            max_turns=config.history_turns,
+            ttl_s=config.session_ttl_s,
+        )
+    return MemoryHistory(
+        max_turns=config.history_turns,
         max_sessions=config.max_sessions,
         ttl_s=config.session_ttl_s,
     )

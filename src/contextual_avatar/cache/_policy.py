@@ -1,13 +1,17 @@
 """Eviction policies: pure bookkeeping over keys, no storage, no I/O.
 
 A policy is told when a key is admitted, hit or forgotten, and names the key to evict.
-The base class keeps insertion order; each policy overrides only what differs.
+The base class keeps insertion order; each policy overrides only what differs. Every
+policy can export its state as JSON-ready data (:meth:`EvictionPolicy.state`) and be
+rebuilt from it (:meth:`EvictionPolicy.from_state`), so a network store (Redis) runs
+exactly the same code as the in-process store.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from typing import Any, Self
 
 __all__ = ["EvictionPolicy", "FIFOPolicy", "LRUPolicy"]
 
@@ -15,9 +19,10 @@ __all__ = ["EvictionPolicy", "FIFOPolicy", "LRUPolicy"]
 class EvictionPolicy:
     """Base: tracks resident keys in admission order.
 
-    Subclasses override :meth:`on_hit` and/or :meth:`victim`. Callers guarantee that
-    ``on_hit`` and ``forget`` are only called for resident keys and ``victim`` only when
-    at least one key is resident.
+    Subclasses override :meth:`on_hit` and/or :meth:`victim`, and extend :meth:`state` /
+    :meth:`load` when they keep more than the order. Callers guarantee that ``on_hit``
+    and ``forget`` are only called for resident keys and ``victim`` only when at least
+    one key is resident.
     """
 
     def __init__(self) -> None:
@@ -49,6 +54,21 @@ class EvictionPolicy:
     def victim(self) -> str:
         """The key to evict next."""
         raise NotImplementedError
+
+    def state(self) -> dict[str, Any]:
+        """JSON-ready state; ``type(self).from_state(p.state())`` behaves like ``p``."""
+        return {"order": list(self._order)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], **options: Any) -> Self:
+        """Rebuild a policy from :meth:`state` (``options`` as for the constructor)."""
+        policy = cls(**options)
+        policy.load(state)
+        return policy
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Replace this policy's state with one from :meth:`state`."""
+        self._order = OrderedDict.fromkeys(state.get("order", ()))
 
 
 class FIFOPolicy(EvictionPolicy):

@@ -1,0 +1,227 @@
+"""The Redis chunk store: the same policies as in process, shared by processes.
+
+Each session is two hashes: ``entries`` (``c:<id>`` chunk JSON, ``v:<id>`` float32
+vector bytes) and ``meta`` (``version`` and the policy ``state`` as JSON). A change
+(admit, touch) reads the meta, runs the policy in Python, and commits with one Lua
+script that applies it only if the version is unchanged (compare-and-set), writes the
+entries, deletes the victims, bumps the version and sets the TTL, atomically. A
+conflicting writer makes the commit retry on fresh state, so several avatars and
+processes can share a session safely and the Redis store behaves exactly like
+:class:`~contextual_avatar.cache.MemoryChunkStore` (same policy code, same order of
+operations). Policies stay pure; the store knows nothing of eviction arithmetic.
+
+Redis errors become :class:`~contextual_avatar.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from contextual_avatar._serde import chunk_from_dict, chunk_to_dict
+from contextual_avatar.cache._keys import session_key
+from contextual_avatar.cache._policy import EvictionPolicy
+from contextual_avatar.cache._store import CacheEntry
+from contextual_avatar.errors import MissingDependencyError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["RedisChunkStore", "connect", "redis_call"]
+
+T = TypeVar("T")
+MAX_RETRIES = 32
+
+# KEYS[1] entries hash, KEYS[2] meta hash.
+# ARGV[1] expected version, ARGV[2] TTL in ms, ARGV[3] new policy state (JSON),
+# ARGV[4] number n of evicted chunk ids, ARGV[5..4+n] the ids, then field/value pairs.
+# Returns 1 when committed, 0 when another writer changed the session first.
+COMMIT_SCRIPT = """
+local version = redis.call('HGET', KEYS[2], 'version')
+if not version then version = '0' end
+if version ~= ARGV[1] then return 0 end
+local n = tonumber(ARGV[4])
+for i = 5, 4 + n do
+  redis.call('HDEL', KEYS[1], 'c:' .. ARGV[i], 'v:' .. ARGV[i])
+end
+for i = 5 + n, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[2], 'version', tostring(tonumber(version) + 1), 'state', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+def connect(url: str) -> Redis:
+    """An asyncio Redis client for ``url`` (the ``redis`` extra must be installed).
+
+    Raises:
+        MissingDependencyError: ``redis`` is not installed.
+    """
+    try:
+        from redis.asyncio import Redis
+    except ImportError as exc:
+        raise MissingDependencyError("the Redis cache store", "redis", "redis") from exc
+    client: Redis = Redis.from_url(url, decode_responses=False)
+    return client
+
+
+async def redis_call(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """Run ``call`` translating Redis errors into :class:`StoreUnavailable`."""
+    from redis.exceptions import RedisError
+
+    try:
+        return await call()
+    except RedisError as exc:
+        raise StoreUnavailable(f"Redis {what} failed: {exc}") from exc
+    except OSError as exc:
+        raise StoreUnavailable(f"Redis {what} failed: {exc}") from exc
+
+
+class RedisChunkStore:
+    """Per-session chunks in Redis, evicted by the same policies as in process.
+
+    The store owns its client when built from a URL and closes it in :meth:`aclose`;
+    a client passed in is left open. Sessions expire ``ttl_s`` after their last admit
+    or touch; ``max_sessions`` is left to Redis (``maxmemory`` with a volatile policy).
+    """
+
+    def __init__(
+        self,
+        *,
+        capacity: int,
+        policy_factory: Callable[[], EvictionPolicy],
+        url: str | None = None,
+        client: Redis | None = None,
+        prefix: str = "ca:cache",
+        ttl_s: float = 3600.0,
+    ) -> None:
+        """Create the store (no I/O until first use).
+
+        Args:
+            capacity: Entries per session.
+            policy_factory: Makes an empty policy; its :meth:`~EvictionPolicy.load`
+                restores a session's state.
+            url: Redis URL, used when ``client`` is not given.
+            client: An existing ``redis.asyncio.Redis`` (``decode_responses=False``).
+            prefix: Namespace of every key.
+            ttl_s: Idle seconds before a session expires.
+        """
+        if client is None and url is None:
+            raise ValueError("give url or client")
+        self.capacity = capacity
+        self._policy_factory = policy_factory
+        self._owns = client is None
+        self._client: Redis = client if client is not None else connect(url or "")
+        self._prefix = prefix
+        self._ttl_ms = max(1, int(ttl_s * 1000))
+        self._commit = self._client.register_script(COMMIT_SCRIPT)
+
+    def _keys(self, session: str) -> list[str]:
+        return [
+            session_key(self._prefix, session, "entries"),
+            session_key(self._prefix, session, "meta"),
+        ]
+
+    async def _state(self, session: str) -> tuple[bytes | str, EvictionPolicy]:
+        meta_key = self._keys(session)[1]
+        version, state = await redis_call(
+            "read", lambda: self._client.hmget(meta_key, ["version", "state"])
+        )
+        policy = self._policy_factory()
+        if state:
+            policy.load(json.loads(state))
+        return (version or b"0"), policy
+
+    async def _change(
+        self, session: str, apply: Callable[[EvictionPolicy], tuple[list[str], list[Any]]]
+    ) -> list[str]:
+        keys = self._keys(session)
+        for _ in range(MAX_RETRIES):
+            version, policy = await self._state(session)
+            evicted, fields = apply(policy)
+            args = [
+                version,
+                self._ttl_ms,
+                json.dumps(policy.state()),
+                len(evicted),
+                *evicted,
+                *fields,
+            ]
+            done = await self._run_commit(keys, args)
+            if done:
+                return evicted
+        raise StoreUnavailable(f"Redis session changed {MAX_RETRIES} times during one update")
+
+    async def _run_commit(self, keys: list[str], args: list[Any]) -> bool:
+        result = await redis_call("commit", lambda: self._commit(keys=keys, args=args))
+        return bool(result)
+
+    async def entries(self, session: str) -> list[CacheEntry]:
+        """The session's resident entries."""
+        key = self._keys(session)[0]
+        raw: dict[Any, Any] = await redis_call("read", lambda: self._client.hgetall(key))
+        out = []
+        for field, value in raw.items():
+            if not bytes(field).startswith(b"c:"):
+                continue
+            vector = raw.get(b"v:" + bytes(field)[2:])
+            if vector is None:
+                continue
+            chunk = chunk_from_dict(json.loads(value))
+            out.append(CacheEntry(chunk, np.frombuffer(vector, dtype=np.float32).copy()))
+        return out
+
+    async def admit(self, session: str, entries: Sequence[CacheEntry]) -> list[str]:
+        """Admit entries in order; each may evict the policy's victim (atomically)."""
+
+        def apply(policy: EvictionPolicy) -> tuple[list[str], list[Any]]:
+            resident = set(policy)
+            evicted: list[str] = []
+            fields: list[Any] = []
+            for entry in entries:
+                key = entry.chunk.id
+                if key not in resident and len(resident) >= self.capacity:
+                    victim = policy.victim()
+                    policy.forget(victim)
+                    resident.discard(victim)
+                    evicted.append(victim)
+                policy.on_admit(key)
+                resident.add(key)
+            written: dict[str, CacheEntry] = {e.chunk.id: e for e in entries}
+            for key, entry in written.items():
+                if key in resident:
+                    vector = np.ascontiguousarray(entry.vector, dtype=np.float32)
+                    fields += [f"c:{key}", json.dumps(chunk_to_dict(entry.chunk))]
+                    fields += [f"v:{key}", vector.tobytes()]
+            # The script deletes victims before writing fields, so a chunk evicted and
+            # re-admitted within the batch ends up present.
+            return evicted, fields
+
+        return await self._change(session, apply)
+
+    async def touch(self, session: str, chunk_ids: Sequence[str]) -> None:
+        """Tell the policy these resident chunks were used."""
+
+        def apply(policy: EvictionPolicy) -> tuple[list[str], list[Any]]:
+            for key in chunk_ids:
+                if key in policy:
+                    policy.on_hit(key)
+            return [], []
+
+        await self._change(session, apply)
+
+    async def clear(self, session: str) -> None:
+        """Drop the session's entries and policy state."""
+        keys = self._keys(session)
+        await redis_call("clear", lambda: self._client.delete(*keys))
+
+    async def aclose(self) -> None:
+        """Close the client if the store created it."""
+        if self._owns:
+            await redis_call("close", lambda: self._client.aclose())
