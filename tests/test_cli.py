@@ -41,3 +41,20 @@ def test_chat_keeps_follow_ups_in_context(tmp_path: Path, guide_pdf: Path):
     )
     assert out.exit_code == 0, out.output
     assert "5 euros" in out.output and "cache hit" in out.output
+
+
+def test_convert_whisper_writes_a_loadable_checkpoint(tmp_path: Path):
+    from contextual_avatar.ingest._whisper_convert import bundled_ctranslate2_model
+
+    dst = tmp_path / "tiny.pt"
+    out = runner.invoke(app, ["convert-whisper", str(bundled_ctranslate2_model()), str(dst)])
+    assert out.exit_code == 0, out.output
+    import whisper
+
+    model = whisper.load_model(str(dst), device="cpu")
+    assert model.dims.n_vocab > 50_000
+
+
+def test_convert_whisper_rejects_a_non_model(tmp_path: Path):
+    out = runner.invoke(app, ["convert-whisper", str(tmp_path), str(tmp_path / "x.pt")])
+    assert out.exit_code == 1 and "model.bin" in out.output

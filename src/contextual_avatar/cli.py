@@ -154,6 +154,22 @@ def chat(
                 err.print(f"[red]error:[/red] {exc}")
 
 
+@app.command("convert-whisper")
+def convert_whisper(
+    src: Annotated[
+        Path, typer.Argument(help="A CTranslate2 whisper model folder (model.bin, config.json).")
+    ],
+    dst: Annotated[
+        Path, typer.Argument(help="Where to write the openai-whisper checkpoint (.pt).")
+    ],
+) -> None:
+    """Convert a CTranslate2 (faster-whisper) model into an openai-whisper checkpoint."""
+    from contextual_avatar.ingest import convert_ctranslate2_whisper
+
+    out = convert_ctranslate2_whisper(src, dst)
+    console.print(f"wrote {out}; use it with CONTEXTUAL_AVATAR_TRANSCRIPTION__MODEL={out}")
+
+
 def main() -> None:
     """Entry point: run the CLI, turning library errors into one clear line and exit code 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -19,6 +19,7 @@ from contextual_avatar.cache._config import CacheConfig
 from contextual_avatar.codecs._config import CodecConfig
 from contextual_avatar.errors import ConfigError
 from contextual_avatar.ingest._config import ChunkingConfig, IngestConfig
+from contextual_avatar.ingest._transcribe_config import TranscriptionConfig
 from contextual_avatar.retrieval._config import EmbedderConfig, RetrievalConfig
 from contextual_avatar.routing._config import AnswerConfig
 
@@ -31,6 +32,7 @@ __all__ = [
     "EngineConfig",
     "IngestConfig",
     "RetrievalConfig",
+    "TranscriptionConfig",
 ]
 
 ENV_PREFIX = "CONTEXTUAL_AVATAR_"
@@ -49,6 +51,7 @@ class EngineConfig(BaseModel):
         chunking: See :class:`ChunkingConfig`.
         embedder: See :class:`EmbedderConfig`.
         ingest: See :class:`IngestConfig`.
+        transcription: See :class:`TranscriptionConfig` (audio and video ingest).
         cache: See :class:`CacheConfig`.
         retrieval: See :class:`RetrievalConfig`.
         answer: See :class:`AnswerConfig`.
@@ -61,6 +64,7 @@ class EngineConfig(BaseModel):
     chunking: ChunkingConfig = ChunkingConfig()
     embedder: EmbedderConfig = EmbedderConfig()
     ingest: IngestConfig = IngestConfig()
+    transcription: TranscriptionConfig = TranscriptionConfig()
     cache: CacheConfig = CacheConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()

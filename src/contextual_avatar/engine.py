@@ -35,6 +35,7 @@ from contextual_avatar.ingest import (
     content_hash,
     count_tokens,
     kind_of,
+    load_media,
     read_segments,
 )
 from contextual_avatar.retrieval import (
@@ -47,7 +48,7 @@ from contextual_avatar.retrieval import (
     conversation_queries,
 )
 from contextual_avatar.routing import ExtractiveResponder, Responder, SimilarityRouter
-from contextual_avatar.types import Answer, IngestReport, ScoredChunk, Turn
+from contextual_avatar.types import Answer, IngestReport, ScoredChunk, Segment, Turn
 
 __all__ = ["AsyncContextEngine", "ContextEngine", "ProgressFn"]
 
@@ -158,7 +159,8 @@ class AsyncContextEngine:
         Re-ingesting a path whose content changed replaces the old version.
 
         Args:
-            path: A PDF, text/Markdown file, or SRT/VTT transcript.
+            path: A PDF, text/Markdown file, SRT/VTT/STM transcript, or an audio/video
+                file (transcribed offline with whisper; needs the ``[whisper]`` extra).
             progress: Called as work advances, for progress bars.
 
         Returns:
@@ -178,7 +180,15 @@ class AsyncContextEngine:
             )
         if progress:
             progress("read", 0, 1)
-        segments = await asyncio.to_thread(read_segments, path, kind)
+
+        def transcribe(media: Path) -> list[Segment]:
+            def seconds(done: float, total: float) -> None:
+                if progress:
+                    progress("transcribe", done, total)
+
+            return load_media(media, config=self.config.transcription, progress=seconds)
+
+        segments = await asyncio.to_thread(read_segments, path, kind, media_loader=transcribe)
         chunks = chunk_segments(segments, doc_id=doc_id, config=self.config.chunking)
         if not chunks:
             raise IngestError(path, "no text to index after cleaning")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from contextual_avatar.errors import IngestError
+from contextual_avatar.ingest._media import MEDIA_SUFFIXES
 from contextual_avatar.ingest._pdf import load_pdf
 from contextual_avatar.ingest._subtitles import load_subtitles
 from contextual_avatar.ingest._text import load_text
@@ -23,10 +24,6 @@ DocumentKind = Literal["pdf", "text", "subtitles", "media"]
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst"})
 SUBTITLE_SUFFIXES = frozenset({".srt", ".vtt"})
-MEDIA_SUFFIXES = frozenset(
-    {".mp4", ".mkv", ".webm", ".mov", ".avi", ".mp3", ".m4a", ".aac", ".wav", ".ogg",
-     ".oga", ".opus", ".flac"}
-)  # fmt: skip
 
 
 def kind_of(path: Path) -> DocumentKind:
