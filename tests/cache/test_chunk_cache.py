@@ -22,14 +22,17 @@ def make_cache(threshold: float = 0.8) -> ChunkCache:
 async def test_empty_session_is_a_miss():
     cache = make_cache()
     chunks, decision = await cache.lookup("s", unit(1, 0))
-    assert chunks == [] and not decision.hit and "empty" in decision.reason
+    assert chunks == []
+    assert not decision.hit
+    assert "empty" in decision.reason
 
 
 async def test_hit_when_a_cached_chunk_is_close_enough():
     cache = make_cache(threshold=0.8)
     await cache.admit("s", [scored("x"), scored("y")], np.stack([unit(1, 0), unit(0, 1)]))
     chunks, decision = await cache.lookup("s", unit(1, 0.1))
-    assert decision.hit and decision.score > 0.8
+    assert decision.hit
+    assert decision.score > 0.8
     assert chunks[0].chunk.id == "x"
 
 
@@ -37,7 +40,8 @@ async def test_miss_when_nothing_is_close():
     cache = make_cache(threshold=0.8)
     await cache.admit("s", [scored("x")], np.stack([unit(1, 0)]))
     _, decision = await cache.lookup("s", unit(0, 1))
-    assert not decision.hit and decision.score < 0.8
+    assert not decision.hit
+    assert decision.score < 0.8
     assert cache.stats().misses == 1
 
 
@@ -52,4 +56,5 @@ async def test_other_sessions_never_hit():
     cache = make_cache(threshold=0.5)
     await cache.admit("alice", [scored("x")], np.stack([unit(1, 0)]))
     chunks, decision = await cache.lookup("bob", unit(1, 0))
-    assert chunks == [] and not decision.hit
+    assert chunks == []
+    assert not decision.hit
