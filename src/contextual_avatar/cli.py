@@ -6,9 +6,11 @@ Settings come from ``CONTEXTUAL_AVATAR_*`` environment variables (see
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -38,6 +40,24 @@ app = typer.Typer(
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _friendly(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors into one clear line on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ContextualAvatarError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=1) from None
+
+    return run
+
+
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Where the index lives (default: per-user data dir)."),
@@ -64,6 +84,7 @@ def _print_answer(answer: Answer, *, verbose: bool) -> None:
 
 
 @app.command()
+@_friendly
 def ingest(
     files: Annotated[
         list[Path], typer.Argument(help="PDF, text, Markdown, SRT/VTT/STM, audio or video files.")
@@ -111,6 +132,7 @@ def ingest(
 
 
 @app.command()
+@_friendly
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     session: Annotated[str, typer.Option("--session", "-s", help="Session id.")] = "cli",
@@ -130,6 +152,7 @@ def ask(
 
 
 @app.command()
+@_friendly
 def chat(
     session: Annotated[str, typer.Option("--session", "-s", help="Session id.")] = "chat",
     verbose: Annotated[
@@ -155,6 +178,7 @@ def chat(
 
 
 @app.command("convert-whisper")
+@_friendly
 def convert_whisper(
     src: Annotated[
         Path, typer.Argument(help="A CTranslate2 whisper model folder (model.bin, config.json).")
@@ -171,10 +195,6 @@ def convert_whisper(
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning library errors into one clear line and exit code 1."""
+    """Entry point of the ``contextual-avatar`` command."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        app()
-    except ContextualAvatarError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(1) from None
+    app()
