@@ -39,13 +39,16 @@ from contextual_avatar.ingest import (
     read_segments,
 )
 from contextual_avatar.retrieval import (
-    DenseRetriever,
+    BM25Index,
     DocRecord,
     Embedder,
     FaissIndex,
     MiniLMEmbedder,
     Retriever,
+    assemble_context,
+    build_retriever,
     conversation_queries,
+    conversation_state,
 )
 from contextual_avatar.routing import ExtractiveResponder, Responder, SimilarityRouter
 from contextual_avatar.types import Answer, IngestReport, ScoredChunk, Segment, Turn
@@ -106,10 +109,7 @@ class AsyncContextEngine:
             threads=cfg.embedder.threads,
         )
         self._index_dir = cfg.data_dir / "index"
-        self._index = FaissIndex.load(
-            self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
-        )
-        self._retriever: Retriever = DenseRetriever(self._index)
+        self._load_indexes()
         self._cache = ChunkCache(
             store or build_store(cfg.cache),
             threshold=cfg.cache.hit_threshold,
@@ -133,6 +133,25 @@ class AsyncContextEngine:
         self._write_lock = asyncio.Lock()
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _load_indexes(self) -> None:
+        """(Re)load the vector index, its BM25 twin and the retriever from disk."""
+        cfg = self.config.retrieval
+        self._index = FaissIndex.load(
+            self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
+        )
+        self._lexical = BM25Index.load(
+            FaissIndex.current_version(self._index_dir),
+            self._index.chunks,
+            k1=cfg.bm25_k1,
+            b=cfg.bm25_b,
+        )
+        self._retriever: Retriever = build_retriever(cfg, self._index, self._lexical)
+
+    def _publish_indexes(self) -> None:
+        """Bring BM25 in line with the vector index and save both in one atomic switch."""
+        self._lexical.rebuild(self._index.chunks)
+        self._index.save(self._index_dir, extra=self._lexical.save)
 
     def _embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self._embedder.embed(texts)
@@ -214,13 +233,10 @@ class AsyncContextEngine:
                 self._index.remove_doc(previous.doc_id)
             self._index.add(chunks, vectors, record)
             try:
-                await asyncio.to_thread(self._index.save, self._index_dir)
+                await asyncio.to_thread(self._publish_indexes)
             except BaseException:
                 # The disk still holds the previous version: go back to it.
-                self._index = FaissIndex.load(
-                    self._index_dir, dim=self._embedder.dim, embedder=self._embedder.name
-                )
-                self._retriever = DenseRetriever(self._index)
+                self._load_indexes()
                 raise
         log.info("ingested %s: %d chunks, %d tokens", path.name, len(chunks), tokens)
         return IngestReport(
@@ -266,7 +282,11 @@ class AsyncContextEngine:
         t0 = time.perf_counter()
 
         history = await self._history.recent(session_id)
-        texts = conversation_queries(question, history, turns=self.config.retrieval.history_turns)
+        rcfg = self.config.retrieval
+        state = conversation_state(rcfg, history)
+        texts = conversation_queries(
+            question, history, turns=rcfg.history_turns if rcfg.conversation else 0
+        )
         query = await asyncio.to_thread(self._embed, texts)
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
@@ -279,12 +299,15 @@ class AsyncContextEngine:
             context: list[ScoredChunk] = cached
             timings["search"] = 0.0
         else:
-            context = self._retriever.search(texts, query, self.config.retrieval.top_k)
+            context = self._retriever.search(texts, query, rcfg.top_k, state=state)
             if context:
                 vectors = self._index.vectors_for([c.chunk.id for c in context])
                 await self._cache.admit(session_id, context, vectors)
             timings["search"] = (time.perf_counter() - t2) * 1000
-        context = context[: self.config.answer.context_chunks]
+        # Merge neighbours, drop near-duplicates, fit the token budget (cache or index alike).
+        context = assemble_context(
+            context, budget_tokens=rcfg.context_tokens, count_tokens=self._count_tokens
+        )
 
         route = self._router.route(question, context)
         t3 = time.perf_counter()

@@ -53,7 +53,8 @@ def normalize(vectors: npt.ArrayLike) -> Vectors:
     if arr.ndim == 1:
         arr = arr[None, :]
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
+    out: Vectors = np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
+    return out
 
 
 class MiniLMEmbedder:
@@ -113,7 +114,7 @@ class MiniLMEmbedder:
             try:
                 from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()  # no "Loading weights" bar in a user's terminal
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar in a user's terminal
             except ImportError:  # pragma: no cover - transformers always comes with s-t
                 pass
             if self._threads:

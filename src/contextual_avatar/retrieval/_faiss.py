@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,23 @@ class FaissIndex:
         ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:k]
         return [ScoredChunk(self._chunks[row], float(score)) for row, score in ranked]
 
+    @property
+    def chunks(self) -> Sequence[Chunk]:
+        """All chunks in row order (row ``i`` is vector ``i``); do not mutate."""
+        return self._chunks
+
+    def row(self, chunk_id: str) -> int | None:
+        """The row of a chunk, if indexed."""
+        return self._row_of.get(chunk_id)
+
+    def similarities(self, rows: Sequence[int], queries: Vectors) -> npt.NDArray[np.float32]:
+        """Cosine of each given row to its best-matching query vector, in ``rows`` order."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        query = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        out: npt.NDArray[np.float32] = (self._vectors[list(rows)] @ query.T).max(axis=1)
+        return out
+
     def chunk(self, chunk_id: str) -> Chunk | None:
         """A chunk by id."""
         row = self._row_of.get(chunk_id)
@@ -159,8 +176,14 @@ class FaissIndex:
 
     # -- persistence -------------------------------------------------------------------
 
-    def save(self, directory: Path) -> None:
-        """Write a new version under ``directory`` and switch ``CURRENT`` to it atomically."""
+    def save(self, directory: Path, *, extra: Callable[[Path], None] | None = None) -> None:
+        """Write a new version under ``directory`` and switch ``CURRENT`` to it atomically.
+
+        Args:
+            directory: The index directory.
+            extra: Writes companion files (e.g. the lexical index) into the new version
+                directory before it is published, so they switch with the vectors.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         target = directory / version
@@ -181,6 +204,8 @@ class FaissIndex:
         with (target / "meta.json").open("w", encoding="utf-8") as fh:
             json.dump(meta, fh, ensure_ascii=False)
             _sync(fh)
+        if extra is not None:
+            extra(target)
         _sync_dir(target)
         pointer = directory / "CURRENT.tmp"
         with pointer.open("w", encoding="utf-8") as fh:
@@ -191,6 +216,14 @@ class FaissIndex:
         for old in directory.glob("v-*"):
             if old.name != version:
                 shutil.rmtree(old, ignore_errors=True)
+
+    @staticmethod
+    def current_version(directory: Path) -> Path | None:
+        """The published version directory under ``directory``, or ``None`` before any save."""
+        pointer = directory / "CURRENT"
+        if not pointer.exists():
+            return None
+        return directory / pointer.read_text(encoding="utf-8").strip()
 
     @classmethod
     def load(cls, directory: Path, *, dim: int, embedder: str) -> FaissIndex:
