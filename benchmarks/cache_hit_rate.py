@@ -38,8 +38,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from benchmarks.replay import DEFAULT_COQA, SCENARIOS, Replay, TurnRecord  # noqa: E402
-from contextual_avatar.cache import (  # noqa: E402
+from benchmarks.replay import DEFAULT_COQA, SCENARIOS, Replay, TurnRecord
+from contextual_avatar.cache import (
     CacheEntry,
     ChunkCache,
     FIFOPolicy,
@@ -52,7 +52,7 @@ from contextual_avatar.cache import (  # noqa: E402
     infinite_hits,
     policy_hits,
 )
-from contextual_avatar.types import Chunk, SourceRef, Span  # noqa: E402
+from contextual_avatar.types import Chunk, SourceRef, Span
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CAPACITIES = list(range(1, 11))
