@@ -1,15 +1,57 @@
-"""Routing and answering: the similarity router and the responders behind it."""
+"""Routing and answering: the similarity router, the responders, the LLM client, the ledger."""
 
-from contextual_avatar.routing._config import AnswerConfig
+from contextual_avatar.routing._client import LiteLLMResponder
+from contextual_avatar.routing._config import EXTRACTIVE, AnswerConfig, LLMConfig, RoutingConfig
 from contextual_avatar.routing._extractive import ExtractiveResponder, split_sentences
-from contextual_avatar.routing._responder import Reply, Responder
-from contextual_avatar.routing._router import SimilarityRouter
+from contextual_avatar.routing._ledger import (
+    CostLedger,
+    LedgerEntry,
+    LedgerTotals,
+    baseline_prompt_tokens,
+)
+from contextual_avatar.routing._litellm import ModelPrices, import_litellm, register_prices
+from contextual_avatar.routing._prompt import PackedPrompt, PromptPacker, parse_citations
+from contextual_avatar.routing._responder import (
+    Reply,
+    Responder,
+    StreamingResponder,
+    stream_reply,
+)
+from contextual_avatar.routing._router import (
+    RouteEvidence,
+    Router,
+    SimilarityRouter,
+    calibrate_threshold,
+    threshold_for_precision,
+)
+from contextual_avatar.routing._tiers import Tiers
 
 __all__ = [
+    "EXTRACTIVE",
     "AnswerConfig",
+    "CostLedger",
     "ExtractiveResponder",
+    "LLMConfig",
+    "LedgerEntry",
+    "LedgerTotals",
+    "LiteLLMResponder",
+    "ModelPrices",
+    "PackedPrompt",
+    "PromptPacker",
     "Reply",
     "Responder",
+    "RouteEvidence",
+    "Router",
+    "RoutingConfig",
     "SimilarityRouter",
+    "StreamingResponder",
+    "Tiers",
+    "baseline_prompt_tokens",
+    "calibrate_threshold",
+    "import_litellm",
+    "parse_citations",
+    "register_prices",
     "split_sentences",
+    "stream_reply",
+    "threshold_for_precision",
 ]

@@ -157,7 +157,10 @@ class ExtractiveResponder:
             dtype=np.float32,
         )
         retrieval = np.array([chunks[s.chunk_index].score for s in sentences], dtype=np.float32)
-        return (dense + 0.5 * lexical + 0.1 * retrieval).astype(np.float32)
+        combined: npt.NDArray[np.float32] = (dense + 0.5 * lexical + 0.1 * retrieval).astype(
+            np.float32
+        )
+        return combined
 
     def _vectors(
         self, sentences: Sequence[_Sentence], chunks: Sequence[ScoredChunk]

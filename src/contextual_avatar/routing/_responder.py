@@ -1,18 +1,21 @@
 """The seam between the engine and whatever writes the answer.
 
 A :class:`Responder` gets the question, the context chunks and recent turns, and returns
-a :class:`Reply`. The offline extractive answerer and the litellm client both fit it.
+a :class:`Reply`. A :class:`StreamingResponder` can also stream the answer: text deltas,
+then the final :class:`Reply`. The offline extractive answerer and the litellm client
+both fit; :func:`stream_reply` streams from either (a non-streaming responder yields its
+whole answer as one delta).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from contextual_avatar.types import ScoredChunk, SourceRef, TokenUsage, Turn
 
-__all__ = ["Reply", "Responder"]
+__all__ = ["Reply", "Responder", "StreamingResponder", "stream_reply"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,8 @@ class Reply:
         tokens: Prompt and completion tokens.
         cost_usd: Price of the call.
         model: Which model answered.
+        cached_prompt_tokens: Prompt tokens billed at the provider's cached-input price.
+        fallback_from: The model that failed before this one answered, if any.
     """
 
     text: str
@@ -32,8 +37,11 @@ class Reply:
     tokens: TokenUsage
     cost_usd: float
     model: str
+    cached_prompt_tokens: int = 0
+    fallback_from: str | None = None
 
 
+@runtime_checkable
 class Responder(Protocol):
     """Writes an answer from context. Implementations must not block the event loop."""
 
@@ -47,3 +55,46 @@ class Responder(Protocol):
     ) -> Reply:
         """Answer ``question`` from ``context``."""
         ...
+
+
+@runtime_checkable
+class StreamingResponder(Responder, Protocol):
+    """A responder that streams: text deltas, then one final :class:`Reply`.
+
+    Closing the iterator early (or cancelling the task consuming it) must stop the
+    generation promptly; that is how a barge-in reaches the model.
+    """
+
+    def stream(
+        self, question: str, *, context: Sequence[ScoredChunk], history: Sequence[Turn]
+    ) -> AsyncIterator[str | Reply]:
+        """Stream the answer to ``question``."""
+        ...
+
+
+async def stream_reply(
+    responder: Responder,
+    question: str,
+    *,
+    context: Sequence[ScoredChunk],
+    history: Sequence[Turn],
+) -> AsyncIterator[str | Reply]:
+    """Stream from any responder: its own stream if it has one, else one whole delta.
+
+    Yields:
+        Text deltas, then the final :class:`Reply` (always last, exactly once).
+    """
+    if isinstance(responder, StreamingResponder):
+        stream = responder.stream(question, context=context, history=history)
+        try:
+            async for item in stream:
+                yield item
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return
+    reply = await responder.respond(question, context=context, history=history)
+    if reply.text:
+        yield reply.text
+    yield reply

