@@ -226,3 +226,30 @@ def test_backoff_delay_is_capped_and_jittered(
         attempt + 1, initial_s=initial, max_s=cap_s, multiplier=mult, rand=lambda: r
     )
     assert nxt >= delay - 1e-12
+
+
+async def test_fact_the_store_cannot_encode_is_set_aside_not_blocking(
+    sqlite_sink: SQLiteGraphSink, tmp_path: Path
+) -> None:
+    from contextual_avatar.types import Fact
+
+    poison = Fact(
+        id="poison",
+        subject="lone \ud800 surrogate",
+        predicate="p",
+        object="o",
+        session_id="bad",
+        turn=1,
+    )
+    good_before, good_after = turn_facts("ok", 1), turn_facts("ok", 2)
+    writer = BackgroundWriter(sqlite_sink, outbox_dir=tmp_path / "ob").start()
+    writer.submit([*good_before, poison, *good_after])
+    await writer.flush()
+    await writer.aclose()
+    assert await sqlite_sink.count(session_prefix="ok") == len(good_before) + len(good_after)
+    assert writer.stats.rejected == 1
+    outbox = Outbox(tmp_path / "ob")
+    ((kept, error),) = outbox.rejected()
+    assert kept == poison  # kept exactly, for a human to look at
+    assert "UnicodeEncodeError" in error
+    assert outbox.count() == 0

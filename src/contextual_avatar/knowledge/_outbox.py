@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     fact TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rejected (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    fact TEXT NOT NULL,
+    error TEXT NOT NULL
+);
 """
 
 
@@ -46,7 +51,8 @@ def _encode(fact: Fact) -> str:
             sources_to_json(fact.sources),
             fact.created_at,
         ],
-        ensure_ascii=False,
+        # ASCII escapes keep even unencodable text (lone surrogates) storable and exact.
+        ensure_ascii=True,
     )
 
 
@@ -117,6 +123,29 @@ class Outbox:
         """Remove every row up to and including ``seq`` (rows are delivered in order)."""
         with self._lock:
             self._db().execute("DELETE FROM outbox WHERE seq <= ?", (int(seq),))
+
+    def reject(self, seq: int, bad: Sequence[tuple[Fact, str]]) -> None:
+        """Remove rows through ``seq`` and keep ``bad`` facts in ``rejected``, atomically.
+
+        ``bad`` are facts the store refused as data, each with the error it gave.
+        """
+        rows = [(_encode(f), err) for f, err in bad]
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT INTO rejected (fact, error) VALUES (?, ?)", rows)
+                db.execute("DELETE FROM outbox WHERE seq <= ?", (int(seq),))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def rejected(self) -> list[tuple[Fact, str]]:
+        """Facts the store refused as data (not as an outage), with the error, oldest first."""
+        with self._lock:
+            cur = self._db().execute("SELECT fact, error FROM rejected ORDER BY seq")
+            return [(_decode(raw), str(err)) for raw, err in cur]
 
     def count(self) -> int:
         """Rows waiting for delivery."""

@@ -68,6 +68,8 @@ _INSERT_FACT = (
 _INSERT_TERM = "INSERT OR IGNORE INTO fact_terms (term, fact_id) VALUES (?, ?)"
 _COLUMNS = "f.id, f.subject, f.predicate, f.object, f.session_id, f.turn, f.sources, f.created_at"
 
+_DATA_ERRORS = (sqlite3.DataError, sqlite3.IntegrityError, sqlite3.InterfaceError)
+
 _Row = tuple[str, str, str, str, str, int, str, float]
 
 
@@ -131,7 +133,10 @@ class SQLiteGraphSink:
         def call() -> _T:
             try:
                 return fn(self._connect())
+            except _DATA_ERRORS:
+                raise  # about the facts, not the store (the writer sets such facts aside)
             except (sqlite3.Error, OSError) as exc:
+                # Locked, unreadable, corrupt or unwritable: the store is at fault.
                 raise StoreUnavailable(f"knowledge graph {self.path}: {exc}") from exc
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)

@@ -64,6 +64,8 @@ class WriterStats:
         delivered: Facts confirmed by the store (replays of an earlier run included).
         spilled: Facts written to the outbox on the caller's thread because the queue was full.
         failures: Failed store writes (each is retried).
+        rejected: Facts the store refused as data (e.g. unencodable text); they are kept in
+            the outbox's ``rejected`` table instead of blocking the facts behind them.
         queued: Facts in memory, not yet acknowledged.
         last_error: The most recent store error, or ``None``.
     """
@@ -73,6 +75,7 @@ class WriterStats:
     delivered: int
     spilled: int
     failures: int
+    rejected: int
     queued: int
     last_error: str | None
 
@@ -162,6 +165,7 @@ class BackgroundWriter:
         self._delivered = 0
         self._spilled = 0
         self._failures = 0
+        self._rejected = 0
         self._last_error: str | None = None
 
     @classmethod
@@ -224,6 +228,7 @@ class BackgroundWriter:
             delivered=self._delivered,
             spilled=self._spilled,
             failures=self._failures,
+            rejected=self._rejected,
             queued=len(self._queue) + self._acking,
             last_error=self._last_error,
         )
@@ -330,7 +335,7 @@ class BackgroundWriter:
                 await self._wake_deliver.wait()
                 continue
             try:
-                await self._sink.write([fact for _, fact in rows])
+                bad = await self._write_rows(rows)
             except Exception as exc:  # the store is down or refused: back off and retry
                 self._failures += 1
                 self._last_error = f"{type(exc).__name__}: {exc}"
@@ -342,9 +347,39 @@ class BackgroundWriter:
             if attempt:
                 _log.info("knowledge store reachable again after %d failed writes", attempt)
             attempt = 0
-            await self._io_call(self._outbox.delete_through, rows[-1][0])
-            self._delivered += len(rows)
+            if bad:
+                await self._io_call(self._outbox.reject, rows[-1][0], bad)
+                self._rejected += len(bad)
+                _log.error(
+                    "knowledge store refused %d facts as data; kept in the outbox's "
+                    "rejected table: %s",
+                    len(bad),
+                    bad[0][1],
+                )
+            else:
+                await self._io_call(self._outbox.delete_through, rows[-1][0])
+            self._delivered += len(rows) - len(bad)
             self._progress.set()
+
+    async def _write_rows(self, rows: list[tuple[int, Fact]]) -> list[tuple[Fact, str]]:
+        """Write a batch; if the store refuses its *data*, find the facts to blame.
+
+        A ``ValueError`` or ``TypeError`` (text no encoding can carry, say) is about the facts,
+        not the store: retrying would block every later fact. Each fact is then written alone
+        and the refused ones are returned; an outage still raises, to be retried.
+        """
+        try:
+            await self._sink.write([fact for _, fact in rows])
+            return []
+        except (ValueError, TypeError):
+            pass
+        bad: list[tuple[Fact, str]] = []
+        for _, fact in rows:
+            try:
+                await self._sink.write([fact])
+            except (ValueError, TypeError) as exc:
+                bad.append((fact, f"{type(exc).__name__}: {exc}"))
+        return bad
 
     # -- draining ----------------------------------------------------------------------------
 
