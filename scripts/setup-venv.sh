@@ -10,7 +10,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # torch first, pinned: this exact version resolves to a CPU-only build here; an unpinned
 # torch pulled in by sentence-transformers or whisper would fetch a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
-"${PIP[@]}" install -q -e ".[all,bench,dev]"
+"${PIP[@]}" install -q -e ".[all,bench,dev,docs,examples]"
 # openai-whisper without its dependencies: the [whisper] extra lists the ones it needs;
 # its triton requirement (about 1 GB, GPU only) is skipped. Pinned: the converter and the
 # progress hook follow this version's checkpoint format and transcribe loop.
