@@ -16,7 +16,13 @@ DIM = 8
 def make_doc(doc_id: str, n: int, seed: int) -> tuple[list[Chunk], np.ndarray, DocRecord]:
     rng = np.random.default_rng(seed)
     chunks = [
-        Chunk(f"{doc_id}:{i}", doc_id, i, f"{doc_id} chunk {i}", (Span(0, 5, SourceRef(f"{doc_id}.pdf", page=i + 1)),))
+        Chunk(
+            f"{doc_id}:{i}",
+            doc_id,
+            i,
+            f"{doc_id} chunk {i}",
+            (Span(0, 5, SourceRef(f"{doc_id}.pdf", page=i + 1)),),
+        )
         for i in range(n)
     ]
     vectors = normalize(rng.normal(size=(n, DIM)))
@@ -28,7 +34,8 @@ def test_search_finds_the_exact_vector_first():
     chunks, vectors, doc = make_doc("a", 20, 1)
     index.add(chunks, vectors, doc)
     hits = index.search(vectors[7], 3)
-    assert hits[0].chunk.id == "a:7" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].chunk.id == "a:7"
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -45,9 +52,11 @@ def test_remove_doc_drops_its_chunks():
     for i, name in enumerate("ab"):
         index.add(*make_doc(name, 5, i))
     index.remove_doc("a")
-    assert len(index) == 5 and not index.has_doc("a")
+    assert len(index) == 5
+    assert not index.has_doc("a")
     assert all(h.chunk.doc_id == "b" for h in index.search(make_doc("a", 5, 0)[1][0], 5))
-    assert index.chunk("a:0") is None and index.chunk("b:0") is not None
+    assert index.chunk("a:0") is None
+    assert index.chunk("b:0") is not None
 
 
 def test_save_and_load_round_trip(tmp_path: Path):
@@ -72,7 +81,8 @@ def test_crash_mid_save_keeps_the_previous_index(tmp_path: Path):
     (broken / "vectors.npy").write_bytes(b"\x93NUMPY partial")
     (tmp_path / "CURRENT.tmp").write_text("v-99999999T999999-deadbeef")
     loaded = FaissIndex.load(tmp_path, dim=DIM, embedder="test")
-    assert loaded.has_doc("a") and len(loaded) == 3
+    assert loaded.has_doc("a")
+    assert len(loaded) == 3
 
 
 def test_corrupt_current_version_raises_a_clear_error(tmp_path: Path):
