@@ -12,8 +12,10 @@ Sections
   sentences placed at known times (exact), and the LibriVox clips joined with pauses
   (each clip's voiced span from its own signal level).
 - parity: CoQA passages spoken with espeak-ng and transcribed, against the same passages as
-  text: the share of gold answers (normalised) found verbatim in the ingested content.
-  A proxy for answer match that needs no engine; see docs/media.md.
+  text: the share of gold answers (normalised) found verbatim in the ingested content (a
+  proxy that needs no engine), and, when the engine has media ingest wired, the
+  conversations replayed through two engines (text vs speech): context recall and answer
+  match. Transcripts are cached in benchmarks/.cache/whisper so re-runs skip whisper.
 - throughput: text ingest (load + chunk) tokens/s and PDF ingest pages/s on the CoQA
   passages (the SOTU corpus is not on this machine).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -109,14 +112,15 @@ def bench_librivox(config: TranscriptionConfig, tmp: Path) -> dict:  # type: ign
         m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
         if m:
             refs[m[2]] = m[1].strip()
-    rows, errors, words, audio_s, wall_s = [], 0, 0, 0.0, 0.0
+    rows, errors, words, audio_s, wall_s, cpu_s = [], 0, 0, 0.0, 0.0, 0.0
     clips = []
     for name, ref in sorted(refs.items()):
         wav = LIBRIVOX / f"{name}.wav"
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         segs = load_media(wav, config=config)
         n_chunks = chunk(segs, name)
         wall = time.perf_counter() - t0
+        cpu_s += time.process_time() - c0
         dur = decode_audio(wav, max_duration_s=600).size / SAMPLE_RATE
         hyp = " ".join(s.text for s in segs)
         e, n = wer(norm(ref), norm(hyp))
@@ -130,10 +134,11 @@ def bench_librivox(config: TranscriptionConfig, tmp: Path) -> dict:  # type: ign
     gap = np.zeros(int(2.5 * SAMPLE_RATE), dtype=np.float32)
     joined = np.concatenate([x for c in clips for x in (c, gap)][:-1])
     path = write_wav(tmp / "librivox_joined.wav", joined)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     segs = load_media(path, config=config)
     chunk(segs, "joined")
     wall = time.perf_counter() - t0
+    joined_cpu = time.process_time() - c0
     joined_ref = " ".join(refs[k] for k in sorted(refs))
     e, n = wer(norm(joined_ref), norm(" ".join(s.text for s in segs)))
     # timing against each clip's own voiced span
@@ -147,9 +152,11 @@ def bench_librivox(config: TranscriptionConfig, tmp: Path) -> dict:  # type: ign
         "clips": rows,
         "wer": round(errors / words, 4),
         "rtf": round(wall_s / audio_s, 4),
+        "cpu_s_per_audio_s": round(cpu_s / audio_s, 4),
         "audio_s": round(audio_s, 2),
         "joined": {"seconds": round(joined.size / SAMPLE_RATE, 2), "wer": round(e / n, 4),
-                   "rtf": round(wall / (joined.size / SAMPLE_RATE), 4)},
+                   "rtf": round(wall / (joined.size / SAMPLE_RATE), 4),
+                   "cpu_s_per_audio_s": round(joined_cpu / (joined.size / SAMPLE_RATE), 4)},
         "timing": timing,
     }  # fmt: skip
 
@@ -208,16 +215,22 @@ def _norm_answer(text: str) -> str:
 
 
 def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:  # type: ignore[type-arg]
+    """Speak CoQA passages, transcribe them, and compare with the written passages."""
     norm = _normaliser()
     data = json.loads(COQA.read_text())["data"][:passages]
     spoken_hits = text_hits = total = 0
-    audio_s = 0.0
-    wall = 0.0
+    audio_s = wall = 0.0
+    wavs, texts = [], []
     for i, item in enumerate(data):
+        print(f"parity passage {i + 1}/{len(data)}", flush=True)
         story = item["story"]
-        path = write_wav(tmp / f"coqa_{i}.wav", speak(story.replace("\n", " "), speed=175))
+        wav = write_wav(tmp / f"coqa_{i}.wav", speak(story.replace("\n", " "), speed=175))
+        txt = tmp / f"coqa_{i}.txt"
+        txt.write_text(story)
+        wavs.append(wav)
+        texts.append(txt)
         t0 = time.perf_counter()
-        segs = load_media(path, config=config)
+        segs = load_media(wav, config=config)
         wall += time.perf_counter() - t0
         audio_s += segs[-1].ref.end_s or 0.0
         transcript = norm(" ".join(s.text for s in segs))
@@ -229,15 +242,61 @@ def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:
             total += 1
             text_hits += gold in written
             spoken_hits += gold in transcript
-    return {
+    result = {
         "passages": len(data),
         "answers": total,
         "text_answer_presence": round(text_hits / total, 4),
         "spoken_answer_presence": round(spoken_hits / total, 4),
         "relative": round(spoken_hits / max(text_hits, 1), 4),
         "audio_s": round(audio_s, 1),
-        "rtf": round(wall / max(audio_s, 1e-9), 4),
+        "rtf_with_cache": round(wall / max(audio_s, 1e-9), 4),
     }
+    result["engine"] = bench_parity_engine(data, texts, wavs, config, tmp)
+    return result
+
+
+def bench_parity_engine(  # type: ignore[type-arg]
+    data: list, texts: list[Path], wavs: list[Path], config: TranscriptionConfig, tmp: Path
+) -> dict:
+    """Replay the CoQA conversations against an engine fed the text, then the speech.
+
+    Context recall: the normalised gold answer is inside the context given to the answerer.
+    Answer match: it is inside the answer text. Yes/no/unknown answers are skipped.
+    """
+    from contextual_avatar import ContextEngine, EngineConfig
+
+    if "transcription" not in EngineConfig.model_fields:
+        return {"skipped": "the engine has no media ingest wired (EngineConfig.transcription)"}
+    norm = _normaliser()
+    out: dict = {}  # type: ignore[type-arg]
+    for mode, files in (("text", texts), ("spoken", wavs)):
+        engine_config = EngineConfig(
+            data_dir=tmp / f"engine-{mode}",
+            transcription={"cache_dir": config.cache_dir, "threads": config.threads},
+        )
+        recall = match = n = 0
+        with ContextEngine(engine_config) as engine:
+            for path in files:
+                engine.ingest(path)
+            for i, item in enumerate(data):
+                for question, ans in zip(item["questions"], item["answers"], strict=False):
+                    reply = engine.ask(f"{mode}-{i}", question["input_text"])
+                    gold = norm(ans["input_text"])
+                    if not gold or gold in ("yes", "no", "unknown"):
+                        continue
+                    context = norm(" ".join(sc.chunk.text for sc in reply.context))
+                    n += 1
+                    recall += gold in context
+                    match += gold in norm(reply.text)
+        out[mode] = {"turns": n, "context_recall": round(recall / n, 4),
+                     "answer_match": round(match / n, 4)}  # fmt: skip
+    out["relative_context_recall"] = round(
+        out["spoken"]["context_recall"] / max(out["text"]["context_recall"], 1e-9), 4
+    )
+    out["relative_answer_match"] = round(
+        out["spoken"]["answer_match"] / max(out["text"]["answer_match"], 1e-9), 4
+    )
+    return out
 
 
 def bench_throughput(tmp: Path) -> dict:  # type: ignore[type-arg]
@@ -326,17 +385,27 @@ def main() -> None:
         config = TranscriptionConfig(
             cache_dir=tmp / "cache", threads=args.threads, cache_transcripts=False
         )
+        print("warming up whisper...", flush=True)
         t0 = time.perf_counter()
         get_transcriber(config).warm_up()
         warm = time.perf_counter() - t0
-        result: dict = {"threads": args.threads, "warm_up_s": round(warm, 2)}  # type: ignore[type-arg]
+        result: dict = {  # type: ignore[type-arg]
+            "threads": args.threads,
+            "warm_up_s": round(warm, 2),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        }
         result["librivox"] = bench_librivox(config, tmp)
         result["timing"] = {
             "espeak": bench_espeak_timing(config, tmp),
             "librivox": result["librivox"].pop("timing"),
         }
         if not args.skip_parity:
-            result["parity"] = bench_parity(config, tmp, args.passages)
+            cached = TranscriptionConfig(
+                cache_dir=ROOT / "benchmarks" / ".cache" / "whisper",
+                threads=args.threads,
+                cache_transcripts=True,
+            )
+            result["parity"] = bench_parity(cached, tmp, args.passages)
         result["throughput"] = bench_throughput(tmp)
     lv = result["librivox"]
     print(f"{'measure':<44}{'value':>12}{'target':>12}")
@@ -344,6 +413,8 @@ def main() -> None:
     print(f"{'LibriVox RTF per clip (decode+asr+chunk)':<44}{lv['rtf']:>12.3f}{'<= 0.08':>12}")
     print(f"{'LibriVox RTF joined (' + str(lv['joined']['seconds']) + ' s)':<44}"
           f"{lv['joined']['rtf']:>12.3f}{'<= 0.08':>12}")  # fmt: skip
+    print(f"{'LibriVox CPU s per audio s (joined)':<44}{lv['joined']['cpu_s_per_audio_s']:>12.3f}")
+    print(f"{'load average at start (1/5/15 min)':<44}{result['load_average_at_start']!s:>24}")
     print(f"{'LibriVox WER joined':<44}{lv['joined']['wer'] * 100:>11.1f}%{'':>12}")
     for key, t in result["timing"].items():
         print(f"{'timing ' + key + ' mean |start| / |end| (s)':<44}"
@@ -354,6 +425,18 @@ def main() -> None:
         print(f"{'parity: gold answers in text':<44}{p['text_answer_presence']:>12.3f}")
         print(f"{'parity: gold answers in transcript':<44}{p['spoken_answer_presence']:>12.3f}")
         print(f"{'parity: spoken / text':<44}{p['relative']:>12.3f}{'>= 0.95':>12}")
+        eng = p["engine"]
+        if "skipped" in eng:
+            print(f"parity via the engine: skipped ({eng['skipped']})")
+        else:
+            for mode in ("text", "spoken"):
+                row = eng[mode]
+                label = f"engine {mode}: context recall / answer match"
+                print(f"{label:<44}{row['context_recall']:>6.3f} / {row['answer_match']:.3f}")
+            print(f"{'engine spoken/text context recall':<44}"
+                  f"{eng['relative_context_recall']:>12.3f}{'>= 0.95':>12}")  # fmt: skip
+            print(f"{'engine spoken/text answer match':<44}"
+                  f"{eng['relative_answer_match']:>12.3f}{'>= 0.95':>12}")  # fmt: skip
     tp = result["throughput"]
     if "text" in tp:
         print(f"{'text ingest tokens/s':<44}{tp['text']['tokens_per_s']:>12}")
