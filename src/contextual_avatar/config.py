@@ -21,7 +21,7 @@ from contextual_avatar.errors import ConfigError
 from contextual_avatar.ingest._config import ChunkingConfig, IngestConfig
 from contextual_avatar.ingest._transcribe_config import TranscriptionConfig
 from contextual_avatar.retrieval._config import EmbedderConfig, RetrievalConfig
-from contextual_avatar.routing._config import AnswerConfig
+from contextual_avatar.routing._config import AnswerConfig, RoutingConfig
 
 __all__ = [
     "AnswerConfig",
@@ -55,6 +55,7 @@ class EngineConfig(BaseModel):
         cache: See :class:`CacheConfig`.
         retrieval: See :class:`RetrievalConfig`.
         answer: See :class:`AnswerConfig`.
+        routing: See :class:`RoutingConfig` (model tiers, router, LLM limits).
         codecs: See :class:`CodecConfig` (used by the media codecs, not by ``ask``).
     """
 
@@ -68,6 +69,7 @@ class EngineConfig(BaseModel):
     cache: CacheConfig = CacheConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()
+    routing: RoutingConfig = RoutingConfig()
     codecs: CodecConfig = CodecConfig()
 
     def __init__(self, **data: Any) -> None:

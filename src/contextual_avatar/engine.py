@@ -10,10 +10,11 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -50,20 +51,41 @@ from contextual_avatar.retrieval import (
     conversation_queries,
     conversation_state,
 )
-from contextual_avatar.routing import ExtractiveResponder, Responder, SimilarityRouter
-from contextual_avatar.types import Answer, IngestReport, ScoredChunk, Segment, Turn
+from contextual_avatar.routing import (
+    CostLedger,
+    ExtractiveResponder,
+    LedgerEntry,
+    Reply,
+    Responder,
+    Router,
+    SimilarityRouter,
+    Tiers,
+    baseline_prompt_tokens,
+    build_tiers,
+)
+from contextual_avatar.types import (
+    Answer,
+    IngestReport,
+    RouteDecision,
+    ScoredChunk,
+    Segment,
+    Tier,
+    TokenUsage,
+    Turn,
+)
 
 __all__ = ["AsyncContextEngine", "ContextEngine", "ProgressFn"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: ``progress(stage, done, total)``: stage is ``"read"``, ``"embed"`` or ``"save"``.
 ProgressFn = Callable[[str, float, float], None]
 
 MAX_SESSION_ID_CHARS = 256
 MAX_QUESTION_CHARS = 8_000
-# Below this best-context cosine the small tier is not trusted (see benchmarks/).
-ROUTE_THRESHOLD = 0.30
+#: Appended to an answer cut short by a barge-in, as the session history keeps it.
+INTERRUPTED_MARK = " [interrupted]"
 
 
 def session_tag(session_id: str) -> str:
@@ -88,6 +110,7 @@ class AsyncContextEngine:
         embedder: Embedder | None = None,
         store: ChunkStore | None = None,
         responder: Responder | None = None,
+        router: Router | None = None,
     ) -> None:
         """Open the engine and load the persisted index (models load on first use).
 
@@ -95,7 +118,9 @@ class AsyncContextEngine:
             config: Settings; ``None`` reads ``CONTEXTUAL_AVATAR_*`` variables over the defaults.
             embedder: Replaces the configured embedder.
             store: Replaces the in-process chunk store (e.g. a Redis store).
-            responder: Replaces the offline extractive answerer.
+            responder: Answers for both tiers, replacing the configured ones.
+            router: Replaces the similarity router (any ``route(question, context,
+                cache_hit=...)``).
 
         Raises:
             ConfigError: The config is invalid or the index was built with another embedder.
@@ -119,17 +144,21 @@ class AsyncContextEngine:
             source=self._cache_entries,
         )
         self._history: History = build_history(cfg.cache)
-        self._responder: Responder = responder or ExtractiveResponder(
+        extractive = ExtractiveResponder(
             self._embed,
             count_tokens=self._count_tokens,
             max_sentences=cfg.answer.max_sentences,
             context_chunks=cfg.answer.context_chunks,
         )
-        self._router = SimilarityRouter(
-            threshold=ROUTE_THRESHOLD,
-            small_model=self._responder.model,
-            large_model=self._responder.model,
+        self._tiers: Tiers = build_tiers(cfg.routing, extractive=extractive, override=responder)
+        self._router: Router = router or SimilarityRouter(
+            threshold=cfg.routing.threshold,
+            small_model=self._tiers.small.model,
+            large_model=self._tiers.large.model,
+            margin_weight=cfg.routing.margin_weight,
+            cache_hit_bonus=cfg.routing.cache_hit_bonus,
         )
+        self.ledger = CostLedger(baseline_model=self._tiers.large.model)
         self._write_lock = asyncio.Lock()
 
     # -- helpers -----------------------------------------------------------------------
@@ -275,6 +304,33 @@ class AsyncContextEngine:
 
         Raises:
             InputError: Empty or oversized session id or question.
+            ModelError: The model tiers failed.
+        """
+        async with aclosing(self.ask_stream(session_id, question)) as stream:
+            async for item in stream:
+                if isinstance(item, Answer):
+                    return item
+        raise AssertionError("ask_stream ended without an Answer")  # pragma: no cover
+
+    async def ask_stream(
+        self, session_id: str, question: str
+    ) -> AsyncGenerator[str | Answer, None]:
+        """Answer one turn, streamed: text deltas as the model writes, then the Answer.
+
+        Stopping early (``aclose()`` on the iterator, or cancelling the task reading it)
+        is a barge-in: generation stops, and the partial answer is kept in the session's
+        history marked ``[interrupted]`` and priced in the ledger as interrupted.
+
+        Args:
+            session_id: Any string up to 256 characters; sessions never share cache or history.
+            question: The user's turn.
+
+        Yields:
+            ``str`` deltas, then exactly one final :class:`~contextual_avatar.types.Answer`.
+
+        Raises:
+            InputError: Empty or oversized session id or question.
+            ModelError: The model tiers failed.
         """
         _check_session(session_id)
         question = _check_question(question)
@@ -309,19 +365,39 @@ class AsyncContextEngine:
             context, budget_tokens=rcfg.context_tokens, count_tokens=self._count_tokens
         )
 
-        route = self._router.route(question, context)
+        route = self._router.route(question, context, cache_hit=decision.hit)
         t3 = time.perf_counter()
-        reply = await self._responder.respond(question, context=context, history=history)
+        parts: list[str] = []
+        reply: Reply | None = None
+        try:
+            async with aclosing(
+                self._tiers.stream(route.tier, question, context=context, history=history)
+            ) as stream:
+                async for item in stream:
+                    if isinstance(item, Reply):
+                        reply = item
+                        continue
+                    if not parts:
+                        timings["first_token"] = (time.perf_counter() - t3) * 1000
+                    parts.append(item)
+                    yield item
+        except (asyncio.CancelledError, GeneratorExit):
+            await self._record_interrupted(session_id, question, "".join(parts), route, context)
+            raise
+        assert reply is not None
         t4 = time.perf_counter()
         timings["answer"] = (t4 - t3) * 1000
         await self._history.append(
             session_id, Turn(question, reply.text, tuple(c.chunk.id for c in context))
         )
+        entry = await asyncio.to_thread(
+            self._price_turn, session_id, route.tier, reply.model, reply, context
+        )
         timings["total"] = (time.perf_counter() - t0) * 1000
         log.debug(
             "session %s: %s, %.1f ms", session_tag(session_id), decision.reason, timings["total"]
         )
-        return Answer(
+        yield Answer(
             text=reply.text,
             citations=reply.citations,
             context=tuple(context),
@@ -333,6 +409,65 @@ class AsyncContextEngine:
             timings=timings,
             session_id=session_id,
             question=question,
+            saved_usd=entry.saved_usd,
+        )
+
+    def _price_turn(
+        self,
+        session_id: str,
+        tier: Tier,
+        model: str,
+        reply: Reply,
+        context: Sequence[ScoredChunk],
+        *,
+        interrupted: bool = False,
+    ) -> LedgerEntry:
+        """Record a turn in the ledger beside its full-retrieval, large-model baseline."""
+        top_k = self.config.routing.baseline_top_k or self.config.retrieval.top_k
+        baseline = baseline_prompt_tokens(
+            prompt_tokens=reply.tokens.prompt,
+            context_tokens=sum(self._count_tokens(c.chunk.text) for c in context),
+            top_k=top_k,
+            chunk_tokens=self.config.chunking.chunk_tokens,
+        )
+        return self.ledger.record(
+            session_id,
+            model=model,
+            tier=tier,
+            tokens=reply.tokens,
+            cached_prompt_tokens=reply.cached_prompt_tokens,
+            baseline_prompt_tokens=baseline,
+            interrupted=interrupted,
+        )
+
+    async def _record_interrupted(
+        self,
+        session_id: str,
+        question: str,
+        partial: str,
+        route: RouteDecision,
+        context: Sequence[ScoredChunk],
+    ) -> None:
+        """Keep a barged-in turn consistent: history says it was cut, the ledger prices it.
+
+        Prompt tokens are estimated (question plus context), since the stream ended
+        before the model reported them.
+        """
+        text = partial.strip()
+        await self._history.append(
+            session_id,
+            Turn(question, text + INTERRUPTED_MARK, tuple(c.chunk.id for c in context)),
+        )
+        prompt = self._count_tokens(question) + sum(
+            self._count_tokens(c.chunk.text) for c in context
+        )
+        usage = TokenUsage(prompt, self._count_tokens(text) if text else 0)
+        reply = Reply(text, (), usage, 0.0, route.model)
+        await asyncio.to_thread(
+            self._price_turn, session_id, route.tier, route.model, reply, context, interrupted=True
+        )
+        log.debug(
+            "session %s: answer interrupted after %d characters", session_tag(session_id), len(text)
         )
 
     async def forget(self, session_id: str) -> None:
@@ -374,12 +509,13 @@ class ContextEngine:
         embedder: Embedder | None = None,
         store: ChunkStore | None = None,
         responder: Responder | None = None,
+        router: Router | None = None,
     ) -> None:
         """Open the engine; see :class:`AsyncContextEngine` for the arguments."""
         self._loop = LoopThread()
         try:
             self._core = AsyncContextEngine(
-                config, embedder=embedder, store=store, responder=responder
+                config, embedder=embedder, store=store, responder=responder, router=router
             )
         except BaseException:
             self._loop.close()
@@ -403,6 +539,15 @@ class ContextEngine:
         """See :meth:`AsyncContextEngine.ask`."""
         return self._loop.run(self._core.ask(session_id, question))
 
+    def ask_stream(self, session_id: str, question: str) -> Iterator[str | Answer]:
+        """See :meth:`AsyncContextEngine.ask_stream`; closing the iterator early is a barge-in."""
+        return _iterate(self._loop, self._core.ask_stream(session_id, question))
+
+    @property
+    def ledger(self) -> CostLedger:
+        """Tokens and USD per turn, per session and in total, against the baseline."""
+        return self._core.ledger
+
     def forget(self, session_id: str) -> None:
         """See :meth:`AsyncContextEngine.forget`."""
         self._loop.run(self._core.forget(session_id))
@@ -423,6 +568,35 @@ class ContextEngine:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _iterate(loop: LoopThread, stream: AsyncIterator[T]) -> Iterator[T]:
+    """Drive an async iterator from blocking code through the loop thread.
+
+    Closing the returned iterator (``break``, ``close()``, garbage collection) closes the
+    async one on its loop, so a barge-in reaches the model.
+    """
+
+    async def step() -> tuple[bool, T | None]:
+        try:
+            return True, await anext(stream)
+        except StopAsyncIteration:
+            return False, None
+
+    async def close() -> None:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    try:
+        while True:
+            more, item = loop.run(step())
+            if not more:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        if not loop.loop.is_closed():
+            loop.run(close())
 
 
 def _check_session(session_id: object) -> None:

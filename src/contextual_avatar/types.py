@@ -227,6 +227,8 @@ class Answer:
         timings: Milliseconds per stage (``embed``, ``cache``, ``search``, ``answer``, ``total``).
         session_id: The session the turn belongs to.
         question: The question as asked.
+        saved_usd: What the turn saved against the baseline (the large model with the
+            full retrieval top-k every turn), at list prices.
     """
 
     text: str
@@ -240,6 +242,7 @@ class Answer:
     timings: Mapping[str, float]
     session_id: str
     question: str
+    saved_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from contextual_avatar.types import Chunk, ScoredChunk, SourceRef, Span
 
 
-def chunk(ordinal: int, text: str, score: float, *, doc: str = "d", page: int | None = None) -> ScoredChunk:
+def chunk(
+    ordinal: int, text: str, score: float, *, doc: str = "d", page: int | None = None
+) -> ScoredChunk:
     ref = SourceRef(f"{doc}.pdf", page=page if page is not None else ordinal + 1)
-    return ScoredChunk(Chunk(f"{doc}:{ordinal}", doc, ordinal, text, (Span(0, len(text), ref),)), score)
+    return ScoredChunk(
+        Chunk(f"{doc}:{ordinal}", doc, ordinal, text, (Span(0, len(text), ref),)), score
+    )
 
 
 def scored(values: list[float]) -> list[ScoredChunk]:

@@ -28,18 +28,27 @@ def responder(embedder: MiniLMEmbedder) -> ExtractiveResponder:
 
 def timed_context() -> list[ScoredChunk]:
     segs = [
-        Segment("Welcome everyone to the harbour tour.", SourceRef("talk.vtt", start_s=0.0, end_s=4.0)),
-        Segment("Our guide today is named Margaret.", SourceRef("talk.vtt", start_s=4.0, end_s=7.5)),
-        Segment("The lighthouse was built in 1874.", SourceRef("talk.vtt", start_s=7.5, end_s=11.0)),
+        Segment(
+            "Welcome everyone to the harbour tour.", SourceRef("talk.vtt", start_s=0.0, end_s=4.0)
+        ),
+        Segment(
+            "Our guide today is named Margaret.", SourceRef("talk.vtt", start_s=4.0, end_s=7.5)
+        ),
+        Segment(
+            "The lighthouse was built in 1874.", SourceRef("talk.vtt", start_s=7.5, end_s=11.0)
+        ),
     ]
     return [ScoredChunk(c, 0.6) for c in chunk_segments(segs, doc_id="d", config=ChunkingConfig())]
 
 
 async def test_quotes_the_answering_sentence_and_cites_its_time(responder):
-    reply = await responder.respond("What is the name of the guide?", context=timed_context(), history=[])
+    reply = await responder.respond(
+        "What is the name of the guide?", context=timed_context(), history=[]
+    )
     assert "Margaret" in reply.text
     assert [(r.start_s, r.end_s) for r in reply.citations] == [(4.0, 7.5)]
-    assert reply.tokens.prompt > 0 and reply.cost_usd == 0.0
+    assert reply.tokens.prompt > 0
+    assert reply.cost_usd == 0.0
 
 
 async def test_does_not_repeat_the_previous_answer(responder):
@@ -51,4 +60,5 @@ async def test_does_not_repeat_the_previous_answer(responder):
 
 async def test_empty_context_says_so(responder):
     reply = await responder.respond("Anything?", context=[], history=[])
-    assert "could not find" in reply.text and reply.citations == ()
+    assert "could not find" in reply.text
+    assert reply.citations == ()

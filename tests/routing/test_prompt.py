@@ -11,7 +11,12 @@ from .helpers import HARBOUR, chunk
 
 
 def packer(budget: int = 4000, **kw) -> PromptPacker:
-    return PromptPacker(system_prompt="Answer from the sources.", count_tokens=count_tokens, budget_tokens=budget, **kw)
+    return PromptPacker(
+        system_prompt="Answer from the sources.",
+        count_tokens=count_tokens,
+        budget_tokens=budget,
+        **kw,
+    )
 
 
 def test_layout_is_system_with_sources_then_turns_then_question():
@@ -26,7 +31,11 @@ def test_layout_is_system_with_sources_then_turns_then_question():
     system = p.messages[0]["content"]
     assert system.startswith("Answer from the sources.")
     # Sources in document order, numbered, labelled with their citation.
-    assert system.index("[1] (d.pdf p. 1)") < system.index("[2] (d.pdf p. 2)") < system.index("[3] (d.pdf p. 3)")
+    assert (
+        system.index("[1] (d.pdf p. 1)")
+        < system.index("[2] (d.pdf p. 2)")
+        < system.index("[3] (d.pdf p. 3)")
+    )
     assert [s.chunk.id for s in p.sources] == ["d:0", "d:1", "d:2"]
     assert "lighthouse mentions 1874" in p.messages[-1]["content"]
     assert p.messages[-1]["content"].endswith("Question: When was it built?")
@@ -35,22 +44,34 @@ def test_layout_is_system_with_sources_then_turns_then_question():
 
 def test_prefix_is_stable_across_turns_and_context_order():
     a = packer().pack("Who is the guide?", context=HARBOUR, history=[])
-    b = packer().pack("And the lighthouse?", context=list(reversed(HARBOUR)), history=[Turn("Who is the guide?", "Margaret.")])
-    assert a.prefix_key == b.prefix_key and a.messages[0] == b.messages[0]
+    b = packer().pack(
+        "And the lighthouse?",
+        context=list(reversed(HARBOUR)),
+        history=[Turn("Who is the guide?", "Margaret.")],
+    )
+    assert a.prefix_key == b.prefix_key
+    assert a.messages[0] == b.messages[0]
     c = packer().pack("x", context=HARBOUR[:2], history=[])
     assert c.prefix_key != a.prefix_key
 
 
 def test_budget_drops_the_least_similar_chunks_then_the_oldest_turns():
     full = packer().pack("Who is the guide?", context=HARBOUR, history=[])
-    tight = packer(budget=full.prompt_tokens - 5).pack("Who is the guide?", context=HARBOUR, history=[])
+    tight = packer(budget=full.prompt_tokens - 5).pack(
+        "Who is the guide?", context=HARBOUR, history=[]
+    )
     assert tight.prompt_tokens <= full.prompt_tokens - 5
-    assert tight.dropped_chunks == 1 and "d:0" not in {s.chunk.id for s in tight.sources}  # score 0.41, the lowest
+    assert tight.dropped_chunks == 1
+    assert "d:0" not in {
+        s.chunk.id for s in tight.sources
+    }
     history = [Turn(f"question {i}", f"answer {i}") for i in range(4)]
     room = packer().pack("q", context=HARBOUR, history=[])
     p = packer(budget=room.prompt_tokens + 2 * 12).pack("q", context=HARBOUR, history=history)
     kept = [m["content"] for m in p.messages[1:-1]]
-    assert p.dropped_turns >= 1 and kept[-1] == "answer 3" and "question 0" not in kept
+    assert p.dropped_turns >= 1
+    assert kept[-1] == "answer 3"
+    assert "question 0" not in kept
 
 
 @given(budget=st.integers(min_value=40, max_value=600), turns=st.integers(0, 6))
@@ -70,13 +91,22 @@ def test_history_turns_limit():
 def test_citations_are_parsed_back_from_markers():
     p = packer().pack("q", context=HARBOUR, history=[])
     refs = parse_citations("Margaret [2], since 1874 [3][2]; see [1, 3] and [9].", p.sources)
-    assert refs == (SourceRef("d.pdf", page=2), SourceRef("d.pdf", page=3), SourceRef("d.pdf", page=1))
+    assert refs == (
+        SourceRef("d.pdf", page=2),
+        SourceRef("d.pdf", page=3),
+        SourceRef("d.pdf", page=1),
+    )
     assert parse_citations("no markers", p.sources) == ()
 
 
 def test_timed_sources_show_their_range():
     timed = chunk(0, "The lighthouse was built in 1874.", 0.6)
     ref = SourceRef("talk.vtt", start_s=7.5, end_s=11.0)
-    timed = type(timed)(type(timed.chunk)("t:0", "t", 0, timed.chunk.text, (type(timed.chunk.spans[0])(0, 33, ref),)), 0.6)
+    timed = type(timed)(
+        type(timed.chunk)(
+            "t:0", "t", 0, timed.chunk.text, (type(timed.chunk.spans[0])(0, 33, ref),)
+        ),
+        0.6,
+    )
     p = packer().pack("When?", context=[timed], history=[])
     assert "[1] (talk.vtt 00:07-00:11)" in p.messages[0]["content"]

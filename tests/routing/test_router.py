@@ -20,12 +20,20 @@ from .helpers import scored
 unit = st.floats(min_value=-1, max_value=1, allow_nan=False)
 scores = st.lists(unit, max_size=6)
 weights = st.floats(min_value=0, max_value=5, allow_nan=False)
-evidence = st.builds(RouteEvidence, unit, st.floats(min_value=0, max_value=2, allow_nan=False), st.booleans())
+evidence = st.builds(
+    RouteEvidence, unit, st.floats(min_value=0, max_value=2, allow_nan=False), st.booleans()
+)
 
 
-def router(margin_weight: float = 0.0, cache_hit_bonus: float = 0.0, threshold: float = 0.3) -> SimilarityRouter:
+def router(
+    margin_weight: float = 0.0, cache_hit_bonus: float = 0.0, threshold: float = 0.3
+) -> SimilarityRouter:
     return SimilarityRouter(
-        threshold=threshold, small_model="s", large_model="l", margin_weight=margin_weight, cache_hit_bonus=cache_hit_bonus
+        threshold=threshold,
+        small_model="s",
+        large_model="l",
+        margin_weight=margin_weight,
+        cache_hit_bonus=cache_hit_bonus,
     )
 
 
@@ -33,7 +41,11 @@ def not_worse(before: Tier, after: Tier) -> bool:
     return not (before is Tier.SMALL and after is Tier.LARGE)
 
 
-@given(values=scores, bump=st.floats(min_value=0, max_value=1), at=st.integers(min_value=0, max_value=5))
+@given(
+    values=scores,
+    bump=st.floats(min_value=0, max_value=1),
+    at=st.integers(min_value=0, max_value=5),
+)
 def test_raising_any_score_never_routes_large_without_margin_weight(values, bump, at):
     r = router(cache_hit_bonus=0.2)
     raised = list(values)
@@ -42,17 +54,32 @@ def test_raising_any_score_never_routes_large_without_margin_weight(values, bump
     assert not_worse(r.route("q", scored(values)).tier, r.route("q", scored(raised)).tier)
 
 
-@given(values=scores.filter(bool), bump=st.floats(min_value=0, max_value=1), mw=weights, hb=weights.map(lambda w: w / 5))
+@given(
+    values=scores.filter(bool),
+    bump=st.floats(min_value=0, max_value=1),
+    mw=weights,
+    hb=weights.map(lambda w: w / 5),
+)
 def test_raising_the_best_score_never_routes_large_for_any_weights(values, bump, mw, hb):
     r = router(mw, hb)
     best = max(range(len(values)), key=values.__getitem__)
     raised = list(values)
     raised[best] = min(1.0, raised[best] + bump)
     for hit in (False, True):
-        assert not_worse(r.route("q", scored(values), cache_hit=hit).tier, r.route("q", scored(raised), cache_hit=hit).tier)
+        assert not_worse(
+            r.route("q", scored(values), cache_hit=hit).tier,
+            r.route("q", scored(raised), cache_hit=hit).tier,
+        )
 
 
-@given(e=evidence, d_top=st.floats(0, 1), d_margin=st.floats(0, 1), hit=st.booleans(), mw=weights, hb=weights.map(lambda w: w / 5))
+@given(
+    e=evidence,
+    d_top=st.floats(0, 1),
+    d_margin=st.floats(0, 1),
+    hit=st.booleans(),
+    mw=weights,
+    hb=weights.map(lambda w: w / 5),
+)
 def test_more_evidence_in_every_feature_never_routes_large(e, d_top, d_margin, hit, mw, hb):
     r = router(mw, hb)
     more = RouteEvidence(e.top_score + d_top, e.margin + d_margin, e.cache_hit or hit)
@@ -62,20 +89,27 @@ def test_more_evidence_in_every_feature_never_routes_large(e, d_top, d_margin, h
 @given(values=scores, hit=st.booleans())
 def test_a_cache_hit_never_routes_large(values, hit):
     r = router(0.5, 0.1)
-    assert not_worse(r.route("q", scored(values), cache_hit=False).tier, r.route("q", scored(values), cache_hit=True).tier)
+    assert not_worse(
+        r.route("q", scored(values), cache_hit=False).tier,
+        r.route("q", scored(values), cache_hit=True).tier,
+    )
 
 
 def test_decision_explains_itself():
     r = SimilarityRouter(threshold=0.3, small_model="small-m", large_model="large-m")
     weak = r.route("q", scored([0.1]))
     strong = r.route("q", scored([0.9]))
-    assert (weak.tier, weak.model) == (Tier.LARGE, "large-m") and "< 0.300" in weak.reason
-    assert (strong.tier, strong.model) == (Tier.SMALL, "small-m") and strong.score == 0.9
+    assert (weak.tier, weak.model) == (Tier.LARGE, "large-m")
+    assert "< 0.300" in weak.reason
+    assert (strong.tier, strong.model) == (Tier.SMALL, "small-m")
+    assert strong.score == 0.9
 
 
 def test_evidence_features():
     e = RouteEvidence.of(scored([0.2, 0.7, 0.5]), cache_hit=True)
-    assert e.top_score == 0.7 and math.isclose(e.margin, 0.2) and e.cache_hit
+    assert e.top_score == 0.7
+    assert math.isclose(e.margin, 0.2)
+    assert e.cache_hit
     assert RouteEvidence.of([]) == RouteEvidence(0.0, 0.0, False)
     r = router(margin_weight=1.0, cache_hit_bonus=0.1)
     assert math.isclose(r.evidence_score(e), 0.7 + 0.2 + 0.1)
@@ -100,6 +134,7 @@ def test_threshold_for_precision_picks_the_lowest_qualifying_threshold():
     ok = [True, True, True, False, True, False]
     t = threshold_for_precision(s, ok, precision=0.8)
     routed = [o for v, o in zip(s, ok, strict=True) if v >= t]
-    assert t == 0.5 and sum(routed) / len(routed) >= 0.8
+    assert t == 0.5
+    assert sum(routed) / len(routed) >= 0.8
     assert threshold_for_precision(s, ok, precision=1.0) == 0.7
     assert threshold_for_precision([0.5], [False], precision=0.9) > 0.5

@@ -24,7 +24,7 @@ from contextual_avatar.routing._router import (
     calibrate_threshold,
     threshold_for_precision,
 )
-from contextual_avatar.routing._tiers import Tiers
+from contextual_avatar.routing._tiers import Tiers, build_tiers
 
 __all__ = [
     "EXTRACTIVE",
@@ -47,6 +47,7 @@ __all__ = [
     "StreamingResponder",
     "Tiers",
     "baseline_prompt_tokens",
+    "build_tiers",
     "calibrate_threshold",
     "import_litellm",
     "parse_citations",

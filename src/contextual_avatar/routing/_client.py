@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,7 +206,7 @@ class LiteLLMResponder:
         context: Sequence[ScoredChunk],
         history: Sequence[Turn],
         facts: Sequence[Fact] = (),
-    ) -> AsyncIterator[str | Reply]:
+    ) -> AsyncGenerator[str | Reply, None]:
         """Stream the answer: text deltas, then the :class:`Reply`.
 
         Raises:

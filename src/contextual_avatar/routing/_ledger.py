@@ -37,22 +37,22 @@ def default_prices(model: str) -> ModelPrices:
 
 
 def baseline_prompt_tokens(
-    *, prompt_tokens: int, context_tokens: list[int], top_k: int, default_chunk_tokens: int
+    *, prompt_tokens: int, context_tokens: int, top_k: int, chunk_tokens: int
 ) -> int:
-    """Prompt tokens the baseline would have sent: this prompt with ``top_k`` chunks.
+    """Prompt tokens the baseline would have sent: this prompt with full top-k context.
 
     Args:
         prompt_tokens: This turn's prompt tokens.
-        context_tokens: Tokens of each context chunk in this turn's prompt.
+        context_tokens: Of those, the context chunks' tokens.
         top_k: Chunks full retrieval puts in the baseline's prompt.
-        default_chunk_tokens: Chunk size assumed when this turn had no context.
+        chunk_tokens: Tokens per chunk (the chunker's size).
 
     Returns:
-        ``prompt_tokens`` plus the missing chunks at this turn's mean chunk size.
+        The same instructions, turns and question, with ``top_k`` chunks of context
+        (never less context than this turn had).
     """
-    missing = max(0, top_k - len(context_tokens))
-    mean = sum(context_tokens) / len(context_tokens) if context_tokens else default_chunk_tokens
-    return prompt_tokens + round(missing * mean)
+    overhead = max(0, prompt_tokens - context_tokens)
+    return overhead + max(context_tokens, top_k * chunk_tokens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ whole answer as one delta).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -78,7 +78,7 @@ async def stream_reply(
     *,
     context: Sequence[ScoredChunk],
     history: Sequence[Turn],
-) -> AsyncIterator[str | Reply]:
+) -> AsyncGenerator[str | Reply, None]:
     """Stream from any responder: its own stream if it has one, else one whole delta.
 
     Yields:
