@@ -84,7 +84,12 @@ def _rows(model: type[BaseModel], prefix: list[str]) -> list[str]:
 
 
 def render() -> str:
-    parts = [HEADER, "\n## Top level\n", "| field | environment variable | default | meaning |", "|---|---|---|---|"]
+    parts = [
+        HEADER,
+        "\n## Top level\n",
+        "| field | environment variable | default | meaning |",
+        "|---|---|---|---|",
+    ]
     parts += _rows(EngineConfig, [])
     for name, field in EngineConfig.model_fields.items():
         annotation = field.annotation

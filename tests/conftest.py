@@ -30,9 +30,7 @@ def guide_pdf() -> Path:
 
 
 @pytest.fixture
-def make_engine(
-    tmp_path: Path, embedder: MiniLMEmbedder
-) -> Iterator[Callable[..., ContextEngine]]:
+def make_engine(tmp_path: Path, embedder: MiniLMEmbedder) -> Iterator[Callable[..., ContextEngine]]:
     """Build blocking engines on a temp data dir sharing the session's embedder."""
     engines: list[ContextEngine] = []
 

@@ -34,6 +34,8 @@ def timed_segments(draw: st.DrawFn) -> list[Segment]:
     out, t = [], 0.0
     for text in cues:
         length = draw(st.floats(min_value=0.1, max_value=30, allow_nan=False))
-        out.append(Segment(text=text.strip(), ref=SourceRef("talk.vtt", start_s=t, end_s=t + length)))
+        out.append(
+            Segment(text=text.strip(), ref=SourceRef("talk.vtt", start_s=t, end_s=t + length))
+        )
         t += length
     return [s for s in out if s.text]

@@ -16,14 +16,18 @@ def test_ingest_then_ask_prints_answer_and_citation(tmp_path: Path, guide_pdf: P
     out = runner.invoke(app, ["ingest", str(guide_pdf), "--data-dir", data])
     assert out.exit_code == 0, out.output
     assert "guide.pdf" in out.output and "chunks" in out.output
-    out = runner.invoke(app, ["ask", "How much does an adult ticket cost?", "--data-dir", data, "-v"])
+    out = runner.invoke(
+        app, ["ask", "How much does an adult ticket cost?", "--data-dir", data, "-v"]
+    )
     assert out.exit_code == 0, out.output
     assert "9 euros" in out.output and "source: guide.pdf p. 2" in out.output
     assert "cache miss" in out.output
 
 
 def test_bad_file_is_one_clear_line_and_exit_1(tmp_path: Path):
-    out = runner.invoke(app, ["ingest", str(tmp_path / "nope.pdf"), "--data-dir", str(tmp_path / "d")])
+    out = runner.invoke(
+        app, ["ingest", str(tmp_path / "nope.pdf"), "--data-dir", str(tmp_path / "d")]
+    )
     assert out.exit_code == 1
     assert "no such file" in out.output and "Traceback" not in out.output
 
@@ -37,7 +41,9 @@ def test_chat_keeps_follow_ups_in_context(tmp_path: Path, guide_pdf: Path):
     data = str(tmp_path / "d")
     runner.invoke(app, ["ingest", str(guide_pdf), "--data-dir", data])
     out = runner.invoke(
-        app, ["chat", "--data-dir", data, "-v"], input="How much does an adult ticket cost?\nAnd for children?\n"
+        app,
+        ["chat", "--data-dir", data, "-v"],
+        input="How much does an adult ticket cost?\nAnd for children?\n",
     )
     assert out.exit_code == 0, out.output
     assert "5 euros" in out.output and "cache hit" in out.output

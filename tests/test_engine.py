@@ -84,7 +84,7 @@ def test_changed_file_replaces_its_old_version(make_engine, tmp_path):
 
 
 def test_index_persists_across_engines(make_engine, guide_pdf):
-    make_engine().ingest(guide_pdf).doc_id
+    make_engine().ingest(guide_pdf)
     fresh = make_engine()
     assert [d.name for d in fresh.documents] == ["guide.pdf"]
     assert fresh.ingest(guide_pdf).unchanged

@@ -16,7 +16,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def run_example(name: str, tmp_path: Path) -> str:
     env = {**os.environ, "CONTEXTUAL_AVATAR_DATA_DIR": str(tmp_path / "data")}
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, env=env, timeout=600, check=False
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout

@@ -8,7 +8,20 @@ import contextual_avatar as ca
 
 def test_all_lists_exactly_the_public_names():
     public = {name for name in dir(ca) if not name.startswith("_")}
-    modules = {"cache", "codecs", "config", "engine", "errors", "ingest", "knowledge", "retrieval", "routing", "types", "testing", "cli"}
+    modules = {
+        "cache",
+        "codecs",
+        "config",
+        "engine",
+        "errors",
+        "ingest",
+        "knowledge",
+        "retrieval",
+        "routing",
+        "types",
+        "testing",
+        "cli",
+    }
     assert set(ca.__all__) - {"__version__"} == public - modules
 
 

@@ -6,7 +6,10 @@ from contextual_avatar.types import SourceRef, format_timestamp, merge_refs
 def test_citation_strings():
     assert str(SourceRef("guide.pdf", page=2)) == "guide.pdf p. 2"
     assert str(SourceRef("talk.mp4", start_s=72.4, end_s=91.9)) == "talk.mp4 01:12-01:31"
-    assert str(SourceRef("call.vtt", start_s=3725, end_s=3730, speaker="Ana")) == "call.vtt 1:02:05-1:02:10 (Ana)"
+    assert (
+        str(SourceRef("call.vtt", start_s=3725, end_s=3730, speaker="Ana"))
+        == "call.vtt 1:02:05-1:02:10 (Ana)"
+    )
 
 
 def test_format_timestamp_never_negative():
@@ -29,5 +32,8 @@ def test_merge_refs_joins_time_ranges_and_dedupes_pages():
 
 
 def test_merge_refs_keeps_speakers_apart():
-    refs = [SourceRef("c.vtt", start_s=0, end_s=1, speaker="A"), SourceRef("c.vtt", start_s=1, end_s=2, speaker="B")]
+    refs = [
+        SourceRef("c.vtt", start_s=0, end_s=1, speaker="A"),
+        SourceRef("c.vtt", start_s=1, end_s=2, speaker="B"),
+    ]
     assert len(merge_refs(refs)) == 2
