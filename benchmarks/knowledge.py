@@ -281,7 +281,9 @@ async def killed_writer_run(tmp: Path) -> dict[str, Any]:
     proc = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
-    acknowledged = int(proc.stdout.strip() or 0)
+    if proc.returncode != -9 or not proc.stdout.strip():
+        raise RuntimeError(f"the writer child did not reach its SIGKILL:\n{proc.stderr[-2000:]}")
+    acknowledged = int(proc.stdout.strip())
     sink = SQLiteGraphSink(tmp / "killed.sqlite3")
     writer = BackgroundWriter(sink, outbox_dir=outbox).start()
     await writer.flush()
