@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contextual_avatar.ingest._transcribe import TimedText, group_words
+from contextual_avatar.ingest._transcribe import (
+    TimedText,
+    find_untranscribed,
+    group_words,
+    refine_word_times,
+)
 
 
 @st.composite
@@ -70,3 +76,42 @@ def test_sentences_and_pauses_split() -> None:
         ("here today.", 5.0, 5.8),
     ]
     assert str(segments[2].ref) == "a.wav 00:05-00:05"
+
+
+def _bursts(*spans: tuple[float, float], total: float = 10.0) -> np.ndarray:
+    """A quiet noise floor with loud tone bursts at the given (start, end) seconds."""
+    rng = np.random.default_rng(3)
+    t = np.arange(int(total * 16_000)) / 16_000
+    audio = (rng.standard_normal(t.size) * 1e-4).astype(np.float32)
+    for start, end in spans:
+        on = (t >= start) & (t < end)
+        audio[on] += (0.5 * np.sin(2 * np.pi * 220 * t[on])).astype(np.float32)
+    return audio
+
+
+def test_refinement_pulls_word_edges_onto_the_sound() -> None:
+    audio = _bursts((1.0, 1.5), (4.0, 4.8))
+    words = [
+        TimedText(" stretched", 0.0, 2.9),  # whisper ran it over the pauses
+        TimedText(" late", 3.5, 5.0),
+        TimedText(" silent", 7.0, 8.0),  # nothing there: keep whisper's times
+    ]
+    refined = refine_word_times(words, audio)
+    assert [w.text for w in refined] == [w.text for w in words]
+    assert abs(refined[0].start_s - 1.0) <= 0.03
+    assert abs(refined[0].end_s - 1.5) <= 0.03
+    assert abs(refined[1].start_s - 4.0) <= 0.03
+    assert abs(refined[1].end_s - 4.8) <= 0.03
+    assert refined[2] == words[2]
+    for before, after in zip(words, refined, strict=True):
+        assert before.start_s <= after.start_s <= after.end_s <= before.end_s
+
+
+def test_speech_no_word_covers_is_found_again() -> None:
+    audio = _bursts((1.0, 2.0), (5.0, 6.5), (8.0, 8.2))
+    words = [TimedText(" hello", 1.0, 2.0)]
+    # the 1.5 s burst is missed; the 0.2 s click is too short to matter
+    [(start, end)] = find_untranscribed(words, audio)
+    assert 4.6 <= start <= 5.0
+    assert 6.5 <= end <= 6.9
+    assert find_untranscribed([*words, TimedText(" world", 5.0, 6.5)], audio) == []
