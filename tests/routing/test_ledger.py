@@ -97,6 +97,14 @@ def test_unknown_model_needs_registered_prices():
 
 
 def test_baseline_prompt_has_top_k_chunks_of_context():
-    assert baseline_prompt_tokens(prompt_tokens=700, context_tokens=500, top_k=5, chunk_tokens=256) == 200 + 1280
-    assert baseline_prompt_tokens(prompt_tokens=50, context_tokens=0, top_k=2, chunk_tokens=256) == 562
-    assert baseline_prompt_tokens(prompt_tokens=3000, context_tokens=2900, top_k=5, chunk_tokens=256) == 3000
+    assert (
+        baseline_prompt_tokens(prompt_tokens=700, context_tokens=500, top_k=5, chunk_tokens=256)
+        == 200 + 1280
+    )
+    assert (
+        baseline_prompt_tokens(prompt_tokens=50, context_tokens=0, top_k=2, chunk_tokens=256) == 562
+    )
+    assert (
+        baseline_prompt_tokens(prompt_tokens=3000, context_tokens=2900, top_k=5, chunk_tokens=256)
+        == 3000
+    )

@@ -62,9 +62,7 @@ def test_budget_drops_the_least_similar_chunks_then_the_oldest_turns():
     )
     assert tight.prompt_tokens <= full.prompt_tokens - 5
     assert tight.dropped_chunks == 1
-    assert "d:0" not in {
-        s.chunk.id for s in tight.sources
-    }
+    assert "d:0" not in {s.chunk.id for s in tight.sources}
     history = [Turn(f"question {i}", f"answer {i}") for i in range(4)]
     room = packer().pack("q", context=HARBOUR, history=[])
     p = packer(budget=room.prompt_tokens + 2 * 12).pack("q", context=HARBOUR, history=history)
