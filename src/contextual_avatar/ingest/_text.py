@@ -50,8 +50,17 @@ def decode_bytes(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        log.warning("%s is not valid UTF-8; reading it as Windows-1252", path.name)
-        return data.decode("cp1252", errors="replace")
+        # Files pasted together from several sources mix encodings line by line: keep the
+        # UTF-8 lines as they are and read only the others as Windows-1252.
+        log.warning("%s is not valid UTF-8; reading its other lines as Windows-1252", path.name)
+        return "".join(_decode_line(line) for line in data.splitlines(keepends=True))
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace")
 
 
 def load_text(path: Path) -> list[Segment]:
