@@ -21,6 +21,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Every benchmarks/*.py, then docs/benchmarks.md from their results (tens of minutes on 2 cores).
+bench: $(STAMP) system-deps
+	$(BIN)/contextual-avatar bench
+
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml scripts/setup-venv.sh

@@ -194,6 +194,36 @@ def convert_whisper(
     console.print(f"wrote {out}; use it with CONTEXTUAL_AVATAR_TRANSCRIPTION__MODEL={out}")
 
 
+@app.command()
+@_friendly
+def bench(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Benchmarks to run (default: every benchmarks/*.py)."),
+    ] = None,
+    report_only: Annotated[
+        bool,
+        typer.Option("--report-only", help="Run nothing; rebuild the report from the results."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds each benchmark may run.")
+    ] = 3600.0,
+    root: Annotated[
+        Path, typer.Option("--root", help="The checkout holding benchmarks/ and docs/.")
+    ] = Path(),
+) -> None:
+    """Run the benchmarks and write docs/benchmarks.md (tables, plots, reproduce commands)."""
+    from contextual_avatar._bench import run_bench
+
+    report = run_bench(
+        root, only=names or (), run=not report_only, timeout_s=timeout, progress=err.print
+    )
+    console.print(f"wrote {report.path} ({len(report.runs)} benchmarks)")
+    if report.failed:
+        err.print(f"[red]failed:[/red] {', '.join(report.failed)}")
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Entry point of the ``contextual-avatar`` command."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
