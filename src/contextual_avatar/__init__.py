@@ -15,10 +15,14 @@ from contextual_avatar.config import (
     AnswerConfig,
     CacheConfig,
     ChunkingConfig,
+    CodecConfig,
     EmbedderConfig,
     EngineConfig,
     IngestConfig,
+    KnowledgeConfig,
     RetrievalConfig,
+    RoutingConfig,
+    TranscriptionConfig,
 )
 from contextual_avatar.engine import AsyncContextEngine, ContextEngine
 from contextual_avatar.errors import (
@@ -58,6 +62,7 @@ __all__ = [
     "CacheDecision",
     "Chunk",
     "ChunkingConfig",
+    "CodecConfig",
     "CodecError",
     "ConfigError",
     "ContextEngine",
@@ -70,10 +75,12 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "InputError",
+    "KnowledgeConfig",
     "MissingDependencyError",
     "ModelError",
     "RetrievalConfig",
     "RouteDecision",
+    "RoutingConfig",
     "ScoredChunk",
     "Segment",
     "SourceRef",
@@ -81,6 +88,7 @@ __all__ = [
     "StoreUnavailable",
     "Tier",
     "TokenUsage",
+    "TranscriptionConfig",
     "Turn",
     "__version__",
 ]

@@ -20,6 +20,7 @@ from contextual_avatar.codecs._config import CodecConfig
 from contextual_avatar.errors import ConfigError
 from contextual_avatar.ingest._config import ChunkingConfig, IngestConfig
 from contextual_avatar.ingest._transcribe_config import TranscriptionConfig
+from contextual_avatar.knowledge._config import KnowledgeConfig
 from contextual_avatar.retrieval._config import EmbedderConfig, RetrievalConfig
 from contextual_avatar.routing._config import AnswerConfig, RoutingConfig
 
@@ -31,7 +32,9 @@ __all__ = [
     "EmbedderConfig",
     "EngineConfig",
     "IngestConfig",
+    "KnowledgeConfig",
     "RetrievalConfig",
+    "RoutingConfig",
     "TranscriptionConfig",
 ]
 
@@ -56,6 +59,7 @@ class EngineConfig(BaseModel):
         retrieval: See :class:`RetrievalConfig`.
         answer: See :class:`AnswerConfig`.
         routing: See :class:`RoutingConfig` (model tiers, router, LLM limits).
+        knowledge: See :class:`KnowledgeConfig` (the shared knowledge graph).
         codecs: See :class:`CodecConfig` (used by the media codecs, not by ``ask``).
     """
 
@@ -70,6 +74,7 @@ class EngineConfig(BaseModel):
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()
     routing: RoutingConfig = RoutingConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     codecs: CodecConfig = CodecConfig()
 
     def __init__(self, **data: Any) -> None:

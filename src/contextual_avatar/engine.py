@@ -29,7 +29,7 @@ from contextual_avatar.cache import (
     build_store,
 )
 from contextual_avatar.config import EngineConfig
-from contextual_avatar.errors import IngestError, InputError
+from contextual_avatar.errors import IngestError, InputError, StoreUnavailable
 from contextual_avatar.ingest import (
     check_file,
     chunk_segments,
@@ -38,6 +38,14 @@ from contextual_avatar.ingest import (
     kind_of,
     load_media,
     read_segments,
+)
+from contextual_avatar.knowledge import (
+    BackgroundWriter,
+    KnowledgeGraphSink,
+    extract_facts,
+    format_fact,
+    open_sink,
+    pack_facts,
 )
 from contextual_avatar.retrieval import (
     BM25Index,
@@ -64,11 +72,16 @@ from contextual_avatar.routing import (
     build_tiers,
 )
 from contextual_avatar.types import (
+    KNOWLEDGE_DOC_ID,
     Answer,
+    Chunk,
+    Fact,
     IngestReport,
     RouteDecision,
     ScoredChunk,
     Segment,
+    SourceRef,
+    Span,
     Tier,
     TokenUsage,
     Turn,
@@ -160,6 +173,11 @@ class AsyncContextEngine:
         )
         self.ledger = CostLedger(baseline_model=self._tiers.large.model)
         self._write_lock = asyncio.Lock()
+        # Shared knowledge: read on each ask, written by a background writer started on
+        # the first ask (it needs the running loop).
+        kcfg = cfg.knowledge
+        self._graph: KnowledgeGraphSink | None = open_sink(kcfg, data_dir=cfg.data_dir)
+        self._writer: BackgroundWriter | None = None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -198,6 +216,32 @@ class AsyncContextEngine:
     def documents(self) -> list[DocRecord]:
         """Documents in the index, in ingest order."""
         return list(self._index.docs.values())
+
+    def _graph_writer(self) -> BackgroundWriter | None:
+        if self._graph is not None and self._writer is None:
+            kcfg = self.config.knowledge
+            outbox = kcfg.outbox_dir or self.config.data_dir / "outbox"
+            self._writer = BackgroundWriter.from_config(self._graph, kcfg, outbox_dir=outbox)
+            self._writer.start()
+        return self._writer
+
+    async def _related_facts(self, session_id: str, question: str) -> list[Fact]:
+        """Facts other conversations taught that bear on the question, within budget.
+
+        A slow or unreachable graph costs this turn its facts, never the answer.
+        """
+        if self._graph is None:
+            return []
+        kcfg = self.config.knowledge
+        try:
+            facts = await asyncio.wait_for(
+                self._graph.related(question, kcfg.related_limit, exclude_session=session_id),
+                timeout=kcfg.related_timeout_s,
+            )
+        except (TimeoutError, StoreUnavailable) as exc:
+            log.debug("session %s: related facts skipped (%s)", session_tag(session_id), exc)
+            return []
+        return pack_facts(facts, budget_tokens=kcfg.context_tokens, count_tokens=self._count_tokens)
 
     # -- ingest ------------------------------------------------------------------------
 
@@ -337,6 +381,7 @@ class AsyncContextEngine:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
 
+        related = asyncio.create_task(self._related_facts(session_id, question))
         history = await self._history.recent(session_id)
         rcfg = self.config.retrieval
         state = conversation_state(rcfg, history)
@@ -366,6 +411,8 @@ class AsyncContextEngine:
         )
 
         route = self._router.route(question, context, cache_hit=decision.hit)
+        facts = await related
+        context = context + [_fact_chunk(f) for f in facts]
         t3 = time.perf_counter()
         parts: list[str] = []
         reply: Reply | None = None
@@ -387,7 +434,7 @@ class AsyncContextEngine:
         assert reply is not None
         t4 = time.perf_counter()
         timings["answer"] = (t4 - t3) * 1000
-        await self._history.append(
+        turn = await self._history.append(
             session_id, Turn(question, reply.text, tuple(c.chunk.id for c in context))
         )
         entry = await asyncio.to_thread(
@@ -397,7 +444,7 @@ class AsyncContextEngine:
         log.debug(
             "session %s: %s, %.1f ms", session_tag(session_id), decision.reason, timings["total"]
         )
-        yield Answer(
+        answer = Answer(
             text=reply.text,
             citations=reply.citations,
             context=tuple(context),
@@ -410,7 +457,20 @@ class AsyncContextEngine:
             session_id=session_id,
             question=question,
             saved_usd=entry.saved_usd,
+            facts=tuple(facts),
         )
+        writer = self._graph_writer()
+        if writer is not None:  # background: the ask never waits on the graph
+            writer.submit(
+                extract_facts(
+                    session_id=session_id,
+                    turn=turn,
+                    question=question,
+                    answer=answer,
+                    now=time.time(),
+                )
+            )
+        yield answer
 
     def _price_turn(
         self,
@@ -478,8 +538,20 @@ class AsyncContextEngine:
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    async def flush(self) -> None:
+        """Wait until every fact learned so far has reached the knowledge graph."""
+        if self._writer is not None:
+            await self._writer.flush()
+
     async def aclose(self) -> None:
-        """Release stores and connections."""
+        """Release stores and connections after delivering pending knowledge.
+
+        Facts the graph cannot take in time stay in the outbox for the next engine.
+        """
+        if self._writer is not None:
+            await self._writer.aclose(timeout_s=self.config.knowledge.close_timeout_s)
+        if self._graph is not None:
+            await self._graph.close()
         await self._cache.store.aclose()
         await self._history.aclose()
 
@@ -552,6 +624,10 @@ class ContextEngine:
         """See :meth:`AsyncContextEngine.forget`."""
         self._loop.run(self._core.forget(session_id))
 
+    def flush(self) -> None:
+        """See :meth:`AsyncContextEngine.flush`."""
+        self._loop.run(self._core.flush())
+
     def close(self) -> None:
         """Release stores and stop the loop thread (idempotent)."""
         if not self._loop.loop.is_closed():
@@ -597,6 +673,14 @@ def _iterate(loop: LoopThread, stream: AsyncIterator[T]) -> Iterator[T]:
     finally:
         if not loop.loop.is_closed():
             loop.run(close())
+
+
+def _fact_chunk(fact: Fact) -> ScoredChunk:
+    """A related fact as a context item, cited as shared knowledge."""
+    text = format_fact(fact)
+    ref = SourceRef(source=f"shared knowledge (turn {fact.turn} of another conversation)")
+    chunk = Chunk(f"fact:{fact.id}", KNOWLEDGE_DOC_ID, 0, text, (Span(0, len(text), ref),))
+    return ScoredChunk(chunk, 0.0)
 
 
 def _check_session(session_id: object) -> None:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 __all__ = [
+    "KNOWLEDGE_DOC_ID",
     "Answer",
     "CacheDecision",
     "Chunk",
@@ -30,6 +31,10 @@ __all__ = [
     "format_timestamp",
     "merge_refs",
 ]
+
+
+#: ``Chunk.doc_id`` of context items that carry shared-knowledge facts, not document text.
+KNOWLEDGE_DOC_ID = "knowledge"
 
 
 def format_timestamp(seconds: float) -> str:
@@ -229,6 +234,8 @@ class Answer:
         question: The question as asked.
         saved_usd: What the turn saved against the baseline (the large model with the
             full retrieval top-k every turn), at list prices.
+        facts: Facts other conversations taught (from the shared knowledge graph) that
+            were given to the model with the context.
     """
 
     text: str
@@ -243,6 +250,7 @@ class Answer:
     session_id: str
     question: str
     saved_usd: float = 0.0
+    facts: tuple[Fact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,8 @@ class KnowledgeConfig(BaseModel):
             leaves the rest in the outbox for the next start.
         related_limit: Facts fetched per question by ``related()``.
         context_tokens: Token budget for related facts in the answer's context.
+        related_timeout_s: How long an ask waits for ``related()``; a slower graph is
+            skipped for that turn (the answer comes from the documents alone).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -89,6 +91,7 @@ class KnowledgeConfig(BaseModel):
     close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S
     related_limit: int = DEFAULT_RELATED_LIMIT
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    related_timeout_s: float = 0.3
 
     @field_validator("uri")
     @classmethod
@@ -111,7 +114,13 @@ class KnowledgeConfig(BaseModel):
             raise ValueError("must not be negative")
         return value
 
-    @field_validator("retry_initial_s", "retry_max_s", "connect_timeout_s", "close_timeout_s")
+    @field_validator(
+        "retry_initial_s",
+        "retry_max_s",
+        "connect_timeout_s",
+        "close_timeout_s",
+        "related_timeout_s",
+    )
     @classmethod
     def _check_positive_float(cls, value: float) -> float:
         if not value > 0:

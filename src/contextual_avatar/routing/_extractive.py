@@ -19,7 +19,14 @@ from cachetools import LRUCache
 
 from contextual_avatar._sentences import split_sentences
 from contextual_avatar.routing._responder import Reply
-from contextual_avatar.types import ScoredChunk, SourceRef, TokenUsage, Turn, merge_refs
+from contextual_avatar.types import (
+    KNOWLEDGE_DOC_ID,
+    ScoredChunk,
+    SourceRef,
+    TokenUsage,
+    Turn,
+    merge_refs,
+)
 
 __all__ = ["ExtractiveResponder", "split_sentences"]
 
@@ -104,7 +111,9 @@ class ExtractiveResponder:
     def _respond(
         self, question: str, context: Sequence[ScoredChunk], history: Sequence[Turn]
     ) -> Reply:
-        chunks = list(context[: self._context_chunks])
+        # Quote documents only: shared-knowledge facts are for models that paraphrase.
+        docs = [c for c in context if c.chunk.doc_id != KNOWLEDGE_DOC_ID]
+        chunks = docs[: self._context_chunks]
         prompt_tokens = self._count(question) + sum(self._count(c.chunk.text) for c in chunks)
         sentences = [
             _Sentence(i, a, b, sc.chunk.text[a:b])
