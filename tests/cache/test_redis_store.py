@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from contextual_avatar.cache import (
     CacheConfig,
     CacheEntry,
+    FallbackChunkStore,
     HybridPolicy,
     LFUPolicy,
     LRUPolicy,
@@ -106,9 +107,16 @@ async def test_outage_raises_store_unavailable(key_prefix):
 
 
 def test_build_store_picks_redis(redis_url):
-    store = build_store(CacheConfig(store="redis", redis_url=redis_url, policy="lfu"))
+    store = build_store(
+        CacheConfig(store="redis", redis_url=redis_url, policy="lfu", fallback=False)
+    )
     assert isinstance(store, RedisChunkStore)
     asyncio.run(store.aclose())
+    # By default Redis is wrapped so an outage degrades to process memory.
+    wrapped = build_store(CacheConfig(store="redis", redis_url=redis_url, policy="lfu"))
+    assert isinstance(wrapped, FallbackChunkStore)
+    assert isinstance(wrapped.primary, RedisChunkStore)
+    asyncio.run(wrapped.aclose())
 
 
 def test_config_rejects_bad_prefix_and_url():

@@ -3,6 +3,7 @@
 from contextual_avatar.cache._cache import CacheStats, ChunkCache, ChunkSource
 from contextual_avatar.cache._config import CacheConfig
 from contextual_avatar.cache._factory import build_history, build_store, policy_factory
+from contextual_avatar.cache._fallback import Breaker, FallbackChunkStore, FallbackHistory
 from contextual_avatar.cache._history import History, MemoryHistory, RedisHistory
 from contextual_avatar.cache._hybrid import HybridPolicy, document_of
 from contextual_avatar.cache._keys import session_key, session_tag
@@ -13,6 +14,7 @@ from contextual_avatar.cache._redis import RedisChunkStore
 from contextual_avatar.cache._store import CacheEntry, ChunkStore, MemoryChunkStore
 
 __all__ = [
+    "Breaker",
     "CacheConfig",
     "CacheEntry",
     "CacheStats",
@@ -21,6 +23,8 @@ __all__ = [
     "ChunkStore",
     "EvictionPolicy",
     "FIFOPolicy",
+    "FallbackChunkStore",
+    "FallbackHistory",
     "History",
     "HybridPolicy",
     "LFUPolicy",

@@ -18,6 +18,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_KEY_PREFIX = "ca:cache"
 DEFAULT_NEIGHBOURS = 1
 DEFAULT_HISTORY_TURNS = 8
+DEFAULT_FALLBACK_RETRY_S = 1.0
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -44,6 +45,9 @@ class CacheConfig(BaseModel):
         max_sessions: Sessions kept in process before the least recently used is dropped.
         session_ttl_s: Idle seconds after which a session's cache and history are dropped.
         history_turns: Turns of conversation state kept per session.
+        fallback: With ``store="redis"``, serve from process memory while Redis is
+            unreachable instead of failing the turn (see ``docs/reliability.md``).
+        fallback_retry_s: Seconds after a Redis failure before Redis is tried again.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +65,8 @@ class CacheConfig(BaseModel):
     max_sessions: int = Field(default=10_000, ge=1)
     session_ttl_s: float = Field(default=3600.0, gt=0)
     history_turns: int = Field(default=DEFAULT_HISTORY_TURNS, ge=1, le=1000)
+    fallback: bool = True
+    fallback_retry_s: float = Field(default=DEFAULT_FALLBACK_RETRY_S, ge=0, le=3600)
 
     @field_validator("redis_url")
     @classmethod

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 
 from contextual_avatar.cache._config import CacheConfig
+from contextual_avatar.cache._fallback import FallbackChunkStore, FallbackHistory
 from contextual_avatar.cache._history import History, MemoryHistory, RedisHistory
 from contextual_avatar.cache._hybrid import HybridPolicy
 from contextual_avatar.cache._lfu import LFUPolicy
@@ -26,36 +27,46 @@ def policy_factory(config: CacheConfig) -> Callable[[], EvictionPolicy]:
 def build_store(config: CacheConfig) -> ChunkStore:
     """The store ``config`` asks for (in process by default).
 
+    Redis is wrapped in a :class:`FallbackChunkStore` unless ``config.fallback`` is off.
+
     Raises:
         MissingDependencyError: ``store="redis"`` without the ``redis`` extra.
     """
+    memory = MemoryChunkStore(
+        capacity=config.capacity,
+        policy_factory=policy_factory(config),
+        max_sessions=config.max_sessions,
+        ttl_s=config.session_ttl_s,
+    )
     if config.store == "redis":
-        return RedisChunkStore(
+        redis = RedisChunkStore(
             capacity=config.capacity,
             policy_factory=policy_factory(config),
             url=config.redis_url,
             prefix=config.key_prefix,
             ttl_s=config.session_ttl_s,
         )
-    return MemoryChunkStore(
-        capacity=config.capacity,
-        policy_factory=policy_factory(config),
-        max_sessions=config.max_sessions,
-        ttl_s=config.session_ttl_s,
-    )
+        if config.fallback:
+            return FallbackChunkStore(redis, memory, retry_after_s=config.fallback_retry_s)
+        return redis
+    return memory
 
 
 def build_history(config: CacheConfig) -> History:
     """Conversation state in the same place as the cache (memory or Redis)."""
+    memory = MemoryHistory(
+        max_turns=config.history_turns,
+        max_sessions=config.max_sessions,
+        ttl_s=config.session_ttl_s,
+    )
     if config.store == "redis":
-        return RedisHistory(
+        redis = RedisHistory(
             url=config.redis_url,
             prefix=config.key_prefix,
             max_turns=config.history_turns,
             ttl_s=config.session_ttl_s,
         )
-    return MemoryHistory(
-        max_turns=config.history_turns,
-        max_sessions=config.max_sessions,
-        ttl_s=config.session_ttl_s,
-    )
+        if config.fallback:
+            return FallbackHistory(redis, memory, retry_after_s=config.fallback_retry_s)
+        return redis
+    return memory

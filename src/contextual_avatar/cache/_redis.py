@@ -34,6 +34,10 @@ __all__ = ["RedisChunkStore", "connect", "redis_call"]
 
 T = TypeVar("T")
 MAX_RETRIES = 32
+# A stalled server (alive but not answering) must fail a call, not hang the turn; a
+# ``socket_timeout`` in the URL's query overrides these.
+SOCKET_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 2.0
 
 # KEYS[1] entries hash, KEYS[2] meta hash.
 # ARGV[1] expected version, ARGV[2] TTL in ms, ARGV[3] new policy state (JSON),
@@ -67,7 +71,12 @@ def connect(url: str) -> Redis:
         from redis.asyncio import Redis
     except ImportError as exc:
         raise MissingDependencyError("the Redis cache store", "redis", "redis") from exc
-    client: Redis = Redis.from_url(url, decode_responses=False)
+    client: Redis = Redis.from_url(
+        url,
+        decode_responses=False,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+    )
     return client
 
 
