@@ -1,7 +1,13 @@
 """Routing and answering: the similarity router, the responders, the LLM client, the ledger."""
 
 from contextual_avatar.routing._client import LiteLLMResponder
-from contextual_avatar.routing._config import EXTRACTIVE, AnswerConfig, LLMConfig, RoutingConfig
+from contextual_avatar.routing._config import (
+    DEFAULT_SYSTEM_PROMPT,
+    EXTRACTIVE,
+    AnswerConfig,
+    LLMConfig,
+    RoutingConfig,
+)
 from contextual_avatar.routing._extractive import ExtractiveResponder, split_sentences
 from contextual_avatar.routing._ledger import (
     CostLedger,
@@ -27,6 +33,7 @@ from contextual_avatar.routing._router import (
 from contextual_avatar.routing._tiers import Tiers, build_tiers
 
 __all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
     "EXTRACTIVE",
     "AnswerConfig",
     "CostLedger",
