@@ -39,3 +39,9 @@ def test_quickstart(tmp_path: Path):
 def test_adaptive_media(tmp_path: Path):
     out = run_example("adaptive_media.py", tmp_path)
     assert "kb/s" in out or "kbps" in out.lower()
+
+
+def test_multi_avatar(tmp_path: Path):
+    out = run_example("multi_avatar.py", tmp_path)
+    assert "context from the shared Redis cache" in out
+    assert "learned elsewhere" in out
