@@ -451,6 +451,8 @@ def print_table(r: dict[str, Any]) -> None:
             f"{a['saved_vs_baseline']:7.1%}"
         )
     for ctx, v in r["router"].items():
+        if not isinstance(v, dict):
+            continue
         print(
             f"router ({ctx}): threshold {v['threshold']:.3f} (margin w {v['margin_weight']}, hit bonus "
             f"{v['cache_hit_bonus']}); held-out precision of routed-small "
