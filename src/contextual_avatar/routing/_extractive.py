@@ -175,9 +175,11 @@ class ExtractiveResponder:
         self, sentences: Sequence[_Sentence], chunks: Sequence[ScoredChunk]
     ) -> npt.NDArray[np.float32]:
         keys = [f"{chunks[s.chunk_index].chunk.id}@{s.start}" for s in sentences]
-        missing = [i for i, k in enumerate(keys) if k not in self._sentence_vectors]
+        # Read hits into a local map first: inserting the misses may evict them.
+        found = {k: v for k in keys if (v := self._sentence_vectors.get(k)) is not None}
+        missing = [i for i, k in enumerate(keys) if k not in found]
         if missing:
             fresh = self._embed([sentences[i].text for i in missing])
             for row, i in enumerate(missing):
-                self._sentence_vectors[keys[i]] = fresh[row]
-        return np.stack([self._sentence_vectors[k] for k in keys])
+                found[keys[i]] = self._sentence_vectors[keys[i]] = fresh[row]
+        return np.stack([found[k] for k in keys])
