@@ -690,6 +690,10 @@ def _check_session(session_id: object) -> None:
         raise InputError(
             f"session_id is {len(session_id)} characters; the limit is {MAX_SESSION_ID_CHARS}"
         )
+    try:  # stores and databases take UTF-8 only; an id must survive the round trip exactly
+        session_id.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError("session_id is not valid Unicode text (it has a lone surrogate)") from exc
 
 
 def _check_question(question: object) -> str:
@@ -699,4 +703,5 @@ def _check_question(question: object) -> str:
         raise InputError(
             f"question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}"
         )
-    return question.strip()
+    # A lone surrogate (a broken client's JSON) would crash every UTF-8 consumer downstream.
+    return question.strip().encode("utf-8", "replace").decode("utf-8")
