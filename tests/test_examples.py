@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,10 @@ pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name: str, tmp_path: Path) -> str:
+def run_example(name: str, tmp_path: Path, *args: str) -> str:
     env = {**os.environ, "CONTEXTUAL_AVATAR_DATA_DIR": str(tmp_path / "data")}
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
+        [sys.executable, str(EXAMPLES / name), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -45,3 +46,25 @@ def test_multi_avatar(tmp_path: Path):
     out = run_example("multi_avatar.py", tmp_path)
     assert "context from the shared Redis cache" in out
     assert "learned elsewhere" in out
+
+
+def test_voice_pipeline(tmp_path: Path):
+    """Spoken questions through a real Pipecat pipeline: whisper, engine, espeak-ng, Opus."""
+    out = run_example("voice_pipeline.py", tmp_path, "--speed", "8")
+    turns = out.split("\nturn ")[1:]
+    assert len(turns) == 3, out
+    first, second, third = turns
+    assert "heard (whisper):   'How much does an adult ticket cost?'" in first
+    assert "Tickets cost 9 euros for adults." in first
+    assert "source: guide.pdf p. 2" in first
+    for stage in ("stt", "engine", "tts", "opus", "end to end"):
+        assert re.search(rf"{stage} .* \d+ ms", first), stage
+    packets = re.search(r"opus: (\d+) packets", first)
+    assert packets is not None
+    assert int(packets.group(1)) > 50  # ~2.7 s of speech in 20 ms Opus frames
+    assert "INTERRUPTED by the caller" in second
+    spoken = re.search(r"([\d.]+) s of ([\d.]+) s", second)
+    assert spoken is not None
+    assert float(spoken.group(1)) < float(spoken.group(2))  # the rest was never sent
+    assert "11:00" in third
+    assert "INTERRUPTED" not in third
