@@ -59,7 +59,7 @@ from contextual_avatar.routing import (  # noqa: E402
 )
 from contextual_avatar.routing._litellm import model_prices, token_counter  # noqa: E402
 from contextual_avatar.testing import LLMServer  # noqa: E402
-from contextual_avatar.types import Answer, ScoredChunk, Turn  # noqa: E402
+from contextual_avatar.types import Answer, Turn  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SMALL, LARGE = "gpt-4o-mini", "gpt-4o"
