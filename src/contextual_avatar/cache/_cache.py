@@ -1,14 +1,22 @@
 """The session chunk cache: answer from a handful of chunks before searching the index.
 
 A lookup scores the session's cached chunks against the (conversation-aware) query
-vector; when the best reaches the hit threshold the turn is a *hit* and the index is not
-searched. On a miss the caller searches the index and :meth:`ChunkCache.admit` reorganises
-the cache around the new results.
+vectors and the question's terms. The turn is a *hit*, and the index is not searched,
+when the best cached chunk's cosine reaches the hit threshold **and** at most
+``max_missing`` of the question's terms are absent from every cached chunk: a question
+that names something the cache has never seen ("and what about the Vikings?") is a
+topic change, however similar its wording. On a miss the caller searches the index and
+:meth:`ChunkCache.admit` reorganises the cache around the new results.
+
+Cached chunks are ranked like the hybrid retriever ranks the index, with the same three
+kinds of evidence: cosine, lexical match (share of the question's terms a chunk holds)
+and the conversation's document focus, so a hit and a miss order context alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,13 +24,26 @@ import numpy as np
 import numpy.typing as npt
 
 from contextual_avatar.cache._store import CacheEntry, ChunkStore
-from contextual_avatar.types import CacheDecision, ScoredChunk
+from contextual_avatar.types import CacheDecision, Chunk, ScoredChunk
 
-__all__ = ["CacheStats", "ChunkCache", "ChunkSource"]
+__all__ = ["Analyzer", "CacheStats", "ChunkCache", "ChunkSource"]
 
 #: Looks chunks up by id in the index: ``source(ids)`` returns entries for the ids that
 #: exist (others are skipped). Used to admit a hit chunk's document neighbours.
 ChunkSource = Callable[[Sequence[str]], list[CacheEntry]]
+#: Turns text into index terms; the engine passes the retriever's analyser so the
+#: question's terms and the chunks' terms match (stemmed, stop words dropped).
+Analyzer = Callable[[str], Sequence[str]]
+
+DEFAULT_MAX_MISSING = 1
+DEFAULT_RANK_LEXICAL = 0.3
+DEFAULT_RANK_FOCUS = 0.4
+_TERM_MEMO = 4096
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +76,11 @@ class ChunkCache:
         admission: Literal["results", "document"] = "results",
         neighbours: int = 1,
         source: ChunkSource | None = None,
+        max_missing: int | None = None,
+        analyzer: Analyzer | None = None,
+        lexical_weight: float = DEFAULT_RANK_LEXICAL,
+        focus_weight: float = DEFAULT_RANK_FOCUS,
+        prefetch: bool = False,
     ) -> None:
         """Wrap a store.
 
@@ -67,6 +93,16 @@ class ChunkCache:
                 neighbours (``ordinal +- 1..neighbours``, next first), up to capacity.
             neighbours: Neighbours on each side for ``"document"`` admission.
             source: Fetches neighbour chunks by id (without it none are added).
+            max_missing: Question terms that may be absent from every cached chunk on a
+                hit (``None``: no lexical condition, cosine alone decides).
+            analyzer: Text to terms, for the question (``lookup(terms=...)``) and the
+                cached chunks alike (default: lower-cased words).
+            lexical_weight: Weight of a chunk's share of the question's terms in the
+                ranking of cached chunks.
+            focus_weight: Weight of the conversation's focus on the chunk's document.
+            prefetch: On a hit, admit the chunk after the best one when it is not cached
+                (fetched by id from ``source``, not searched), since a conversation
+                walks its document forward.
         """
         self.store = store
         self.threshold = threshold
@@ -74,20 +110,36 @@ class ChunkCache:
         self.admission = admission
         self.neighbours = neighbours
         self._source = source
+        self.max_missing = max_missing
+        self._analyzer: Analyzer = analyzer or _words
+        self.lexical_weight = lexical_weight
+        self.focus_weight = focus_weight
+        self.prefetch = prefetch
+        self._terms: dict[str, frozenset[str]] = {}
         self._hits = 0
         self._misses = 0
 
     async def lookup(
-        self, session: str, query: npt.NDArray[np.float32]
+        self,
+        session: str,
+        query: npt.NDArray[np.float32],
+        *,
+        terms: Sequence[str] = (),
+        focus: Mapping[str, float] | None = None,
     ) -> tuple[list[ScoredChunk], CacheDecision]:
-        """Score the session's chunks against ``query``.
+        """Score the session's chunks against ``query`` and decide hit or miss.
 
-        ``query`` is one vector or several (rows); a chunk scores its best similarity to
-        any of them.
+        Args:
+            session: The session.
+            query: One vector or several (rows); a chunk's cosine is its best similarity
+                to any of them.
+            terms: The question's index terms (from the same analyser as the cache's);
+                empty disables the lexical condition and ranking term.
+            focus: Document id to the conversation's focus weight (0-1), for ranking.
 
         Returns:
-            The cached chunks, best first, and the decision. On a hit the chunks are
-            marked as used.
+            The cached chunks, best first (``ScoredChunk.score`` is the cosine), and the
+            decision. On a hit the best chunk is marked as used.
         """
         if not self.enabled:
             self._misses += 1
@@ -98,18 +150,59 @@ class ChunkCache:
             return [], CacheDecision(False, 0.0, self.threshold, "session cache is empty")
         matrix = np.stack([e.vector for e in entries])
         queries = np.asarray(query, dtype=np.float32).reshape(-1, matrix.shape[1])
-        scores = (matrix @ queries.T).max(axis=1)
-        order = np.argsort(-scores, kind="stable")
-        ranked = [ScoredChunk(entries[i].chunk, float(scores[i])) for i in order]
-        best = ranked[0].score
-        if best >= self.threshold:
+        cosine = (matrix @ queries.T).max(axis=1)
+        wanted = set(terms)
+        held = [self._chunk_terms(e) for e in entries]
+        if wanted:
+            share = np.array([len(wanted & h) / len(wanted) for h in held], dtype=np.float32)
+            missing = len(wanted.difference(*held))
+        else:
+            share = np.zeros(len(entries), dtype=np.float32)
+            missing = 0
+        prior = np.array(
+            [(focus or {}).get(e.chunk.doc_id, 0.0) for e in entries], dtype=np.float32
+        )
+        fused = cosine + self.lexical_weight * share + self.focus_weight * prior
+        order = np.argsort(-fused, kind="stable")
+        ranked = [ScoredChunk(entries[i].chunk, float(cosine[i])) for i in order]
+        best = float(cosine.max())
+        close = best >= self.threshold
+        known = self.max_missing is None or missing <= self.max_missing
+        if close and known:
             self._hits += 1
             await self.store.touch(session, [ranked[0].chunk.id])
+            if self.prefetch:
+                await self._prefetch_next(session, ranked[0].chunk, {e.chunk.id for e in entries})
             reason = f"best cached chunk scores {best:.3f} >= {self.threshold:.3f}"
+            if self.max_missing is not None and wanted:
+                reason += f", {missing} question term(s) not cached <= {self.max_missing}"
             return ranked, CacheDecision(True, best, self.threshold, reason)
         self._misses += 1
-        reason = f"best cached chunk scores {best:.3f} < {self.threshold:.3f}"
+        if not close:
+            reason = f"best cached chunk scores {best:.3f} < {self.threshold:.3f}"
+        else:
+            reason = f"{missing} question term(s) not in any cached chunk > {self.max_missing}"
         return ranked, CacheDecision(False, best, self.threshold, reason)
+
+    async def _prefetch_next(self, session: str, best: Chunk, cached: set[str]) -> None:
+        """Admit the chunk after ``best`` (the conversation's next stop) if it exists."""
+        if self._source is None:
+            return
+        after = f"{best.doc_id}:{best.ordinal + 1}"
+        if after in cached:
+            return
+        found = self._source([after])
+        if found:
+            await self.store.admit(session, found)
+
+    def _chunk_terms(self, entry: CacheEntry) -> frozenset[str]:
+        """A cached chunk's terms, memoised by id (chunks are immutable once indexed)."""
+        found = self._terms.get(entry.chunk.id)
+        if found is None:
+            if len(self._terms) >= _TERM_MEMO:
+                self._terms.clear()
+            found = self._terms[entry.chunk.id] = frozenset(self._analyzer(entry.chunk.text))
+        return found
 
     async def admit(
         self, session: str, chunks: Sequence[ScoredChunk], vectors: npt.NDArray[np.float32]

@@ -17,6 +17,8 @@ DEFAULT_HIT_THRESHOLD = 0.55
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_KEY_PREFIX = "ca:cache"
 DEFAULT_NEIGHBOURS = 1
+# Question terms absent from every cached chunk that a hit tolerates (None: cosine only).
+DEFAULT_MAX_MISSING_TERMS: int | None = 1
 DEFAULT_HISTORY_TURNS = 8
 DEFAULT_FALLBACK_RETRY_S = 1.0
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -32,10 +34,15 @@ class CacheConfig(BaseModel):
         capacity: Chunks held per session.
         hit_threshold: A turn is a hit when the best cached chunk's cosine similarity to
             the conversation-aware query reaches this.
+        max_missing_terms: A hit also needs at most this many of the question's terms
+            to be absent from every cached chunk (a question naming something the cache
+            never held is a topic change); ``None`` lets the cosine alone decide.
         admission: What a miss admits: ``"results"`` admits the search results as they
             are; ``"document"`` admits the best result with its document neighbours
             and only results from that document, so other documents' chunks do not
             flood the cache.
+        prefetch: On a hit, admit the chunk after the best cached one (fetched by id,
+            no search), as a conversation walks its document forward.
         neighbours: Chunks on each side of the best result admitted with it
             (``admission="document"``).
         lfu_decay_every: Events between halvings of LFU counts.
@@ -56,7 +63,9 @@ class CacheConfig(BaseModel):
     policy: Literal["fifo", "lru", "lfu", "hybrid"] = "lru"
     capacity: int = Field(default=DEFAULT_CACHE_CAPACITY, ge=1, le=1000)
     hit_threshold: float = Field(default=DEFAULT_HIT_THRESHOLD, ge=-1.0, le=1.0)
+    max_missing_terms: int | None = Field(default=DEFAULT_MAX_MISSING_TERMS, ge=0, le=100)
     admission: Literal["results", "document"] = "results"
+    prefetch: bool = False
     neighbours: int = Field(default=DEFAULT_NEIGHBOURS, ge=0, le=20)
     lfu_decay_every: int = Field(default=16, ge=1)
     store: Literal["memory", "redis"] = "memory"

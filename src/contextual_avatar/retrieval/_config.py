@@ -20,7 +20,7 @@ from contextual_avatar.retrieval._state import DEFAULT_FOCUS_DECAY, DEFAULT_STAT
 
 __all__ = ["EmbedderConfig", "RetrievalConfig"]
 
-DEFAULT_TOP_K = 5
+DEFAULT_TOP_K = 7
 _PRIOR = PriorWeights()
 
 
