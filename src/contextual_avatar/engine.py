@@ -58,6 +58,7 @@ from contextual_avatar.retrieval import (
     build_retriever,
     conversation_queries,
     conversation_state,
+    terms,
 )
 from contextual_avatar.routing import (
     CostLedger,
@@ -155,6 +156,9 @@ class AsyncContextEngine:
             admission=cfg.cache.admission,
             neighbours=cfg.cache.neighbours,
             source=self._cache_entries,
+            max_missing=cfg.cache.max_missing_terms,
+            analyzer=terms,
+            prefetch=cfg.cache.prefetch,
         )
         self._history: History = build_history(cfg.cache)
         extractive = ExtractiveResponder(
@@ -392,7 +396,11 @@ class AsyncContextEngine:
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
 
-        cached, decision = await self._cache.lookup(session_id, query)
+        # The cache judges with the same evidence as the retriever: cosine, the question's
+        # terms, the conversation's document focus.
+        cached, decision = await self._cache.lookup(
+            session_id, query, terms=terms(question), focus=state.doc_focus
+        )
         t2 = time.perf_counter()
         timings["cache"] = (t2 - t1) * 1000
 
