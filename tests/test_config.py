@@ -12,7 +12,7 @@ def test_defaults_need_no_environment(monkeypatch):
         if key.startswith("CONTEXTUAL_AVATAR_"):
             monkeypatch.delenv(key)
     config = ca.EngineConfig()
-    assert config.cache.capacity == 5 and config.cache.policy == "lru"
+    assert config.cache.capacity == 5 and config.cache.policy == "hybrid"
     assert config.data_dir.name == "contextual-avatar"
 
 

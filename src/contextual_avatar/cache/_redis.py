@@ -38,6 +38,10 @@ MAX_RETRIES = 32
 # ``socket_timeout`` in the URL's query overrides these.
 SOCKET_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 2.0
+# redis-py's pool raises "Too many connections" past its size (100); with a thousand
+# sessions asking at once, calls must queue for a connection instead (up to the timeout).
+MAX_CONNECTIONS = 64
+POOL_TIMEOUT_S = 5.0
 
 # KEYS[1] entries hash, KEYS[2] meta hash.
 # ARGV[1] expected version, ARGV[2] TTL in ms, ARGV[3] new policy state (JSON),
@@ -68,15 +72,18 @@ def connect(url: str) -> Redis:
         MissingDependencyError: ``redis`` is not installed.
     """
     try:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
     except ImportError as exc:
         raise MissingDependencyError("the Redis cache store", "redis", "redis") from exc
-    client: Redis = Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
         decode_responses=False,
         socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_TIMEOUT_S,
     )
+    client: Redis = Redis.from_pool(pool)  # the client closes the pool with itself
     return client
 
 
