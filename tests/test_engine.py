@@ -164,3 +164,22 @@ def test_closed_engine_refuses_calls(make_engine):
     eng.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         eng.ask("s", "hello?")
+
+
+def test_a_config_priced_large_tier_prices_the_baseline_before_its_first_call(
+    make_engine, guide_pdf
+):
+    # Regression: the ledger asked litellm's map for the large model's prices, which are
+    # only registered on that model's first call, so a first small-tier turn raised.
+    large = {
+        "model": "openai/house-model",
+        "api_base": "http://127.0.0.1:9/v1",
+        "input_usd_per_mtok": 2.5,
+        "output_usd_per_mtok": 10.0,
+    }
+    eng = make_engine(routing={"large": large, "threshold": 0.0})
+    eng.ingest(guide_pdf)
+    answer = eng.ask("s", "How much does an adult ticket cost?")
+    assert answer.route.tier is ca.Tier.SMALL
+    assert answer.cost_usd == 0.0
+    assert answer.saved_usd > 0.0

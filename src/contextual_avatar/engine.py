@@ -71,6 +71,7 @@ from contextual_avatar.routing import (
     Tiers,
     baseline_prompt_tokens,
     build_tiers,
+    configured_prices,
 )
 from contextual_avatar.types import (
     KNOWLEDGE_DOC_ID,
@@ -175,7 +176,10 @@ class AsyncContextEngine:
             margin_weight=cfg.routing.margin_weight,
             cache_hit_bonus=cfg.routing.cache_hit_bonus,
         )
-        self.ledger = CostLedger(baseline_model=self._tiers.large.model)
+        self.ledger = CostLedger(
+            baseline_model=self._tiers.large.model,
+            prices=configured_prices(cfg.routing.small, cfg.routing.large),
+        )
         self._write_lock = asyncio.Lock()
         # Shared knowledge: read on each ask, written by a background writer started on
         # the first ask (it needs the running loop).

@@ -46,6 +46,8 @@ def _bm25s() -> Any:
         import bm25s  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise MissingDependencyError("lexical retrieval", "core", "bm25s") from exc
+    # bm25s sets its logger to DEBUG on import; keep its chatter out of users' logs.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
 
 

@@ -14,6 +14,7 @@ from contextual_avatar.routing._ledger import (
     LedgerEntry,
     LedgerTotals,
     baseline_prompt_tokens,
+    configured_prices,
 )
 from contextual_avatar.routing._litellm import ModelPrices, import_litellm, register_prices
 from contextual_avatar.routing._prompt import PackedPrompt, PromptPacker, parse_citations
@@ -56,6 +57,7 @@ __all__ = [
     "baseline_prompt_tokens",
     "build_tiers",
     "calibrate_threshold",
+    "configured_prices",
     "import_litellm",
     "parse_citations",
     "register_prices",

@@ -16,13 +16,21 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from contextual_avatar.routing._config import EXTRACTIVE
+from contextual_avatar.routing._config import EXTRACTIVE, LLMConfig
 from contextual_avatar.routing._litellm import ModelPrices, model_prices
 from contextual_avatar.types import Tier, TokenUsage
 
-__all__ = ["CostLedger", "LedgerEntry", "LedgerTotals", "baseline_prompt_tokens"]
+__all__ = [
+    "CostLedger",
+    "LedgerEntry",
+    "LedgerTotals",
+    "baseline_prompt_tokens",
+    "configured_prices",
+]
 
 PriceFn = Callable[[str], ModelPrices]
+#: Context window assumed for a config-priced model that does not state one.
+DEFAULT_CONTEXT_WINDOW = 8192
 #: Entries kept for inspection; totals count every turn regardless.
 MAX_ENTRIES = 10_000
 
@@ -34,6 +42,35 @@ def _free(model: str) -> ModelPrices:
 def default_prices(model: str) -> ModelPrices:
     """Litellm's price for ``model``; the offline extractive answerer is free."""
     return _free(model) if model == EXTRACTIVE else model_prices(model)
+
+
+def configured_prices(*tiers: LLMConfig) -> PriceFn:
+    """Prices set on the tiers' configs first, then litellm's map.
+
+    Why: a tier priced in the config (a local model at 0, a model litellm's map lacks) must
+    be priceable before its first call, e.g. as the baseline while the other tier answers.
+    """
+    table = {
+        tier.model: ModelPrices(
+            tier.model,
+            input=tier.input_usd_per_mtok / 1e6,
+            output=tier.output_usd_per_mtok / 1e6,
+            cached_input=(
+                tier.input_usd_per_mtok
+                if tier.cached_input_usd_per_mtok is None
+                else tier.cached_input_usd_per_mtok
+            )
+            / 1e6,
+            context_window=tier.context_window or DEFAULT_CONTEXT_WINDOW,
+        )
+        for tier in tiers
+        if tier.input_usd_per_mtok is not None and tier.output_usd_per_mtok is not None
+    }
+
+    def prices(model: str) -> ModelPrices:
+        return table.get(model) or default_prices(model)
+
+    return prices
 
 
 def baseline_prompt_tokens(
