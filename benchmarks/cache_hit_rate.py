@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/cache_hit_rate.py`` (a few minutes on 2 cores; the
 first run ingests the 300 passages, about 2 minutes, then it is cached).
-Options: ``--conversations N`` (served replays, default 45), ``--coqa PATH``.
+Options: ``--conversations N`` (served replays, default 60), ``--coqa PATH``.
 
 Measures, per scenario (single conversation / meeting of three interleaved ones):
   * oracle-trace hit rate, capacities 1-10: the share of turns whose *needed* chunk
@@ -94,12 +94,38 @@ def oracle(replay: Replay) -> dict[str, Any]:
     return out
 
 
+_DOC = {"policy": "hybrid", "admission": "document", "neighbours": 4, "prefetch": True}
+#: Served configurations: the stateless baseline (cache off, full hybrid + state retrieval
+#: every turn), the previous default, and a sweep of the hit rule: cosine floor ``t``,
+#: question terms allowed to be missing from the cache ``m``, and ``s``, the share of
+#: chunks above which a term is too common to be checked. The engine default is
+#: ``t0.30 m0 s0.05``.
 SERVED: dict[str, dict[str, Any]] = {
     "stateless": {"enabled": False},
-    "lru results t0.55": {"policy": "lru", "admission": "results", "hit_threshold": 0.55},
-    "hybrid document t0.50": {"policy": "hybrid", "admission": "document", "hit_threshold": 0.5},
-    "hybrid document t0.55": {"policy": "hybrid", "admission": "document", "hit_threshold": 0.55},
-    "hybrid document t0.60": {"policy": "hybrid", "admission": "document", "hit_threshold": 0.6},
+    "old default lru t0.55": {
+        "policy": "lru",
+        "admission": "results",
+        "neighbours": 1,
+        "prefetch": False,
+        "hit_threshold": 0.55,
+        "max_missing_terms": None,
+    },
+    "hybrid cosine-only t0.50": {**_DOC, "hit_threshold": 0.5, "max_missing_terms": None},
+    "t0.30 m0 s0.05 (default)": {**_DOC, "hit_threshold": 0.3, "max_missing_terms": 0},
+    "t0.30 m0 s0.02": {**_DOC, "hit_threshold": 0.3, "common_term_share": 0.02},
+    "t0.30 m0 s0.01": {**_DOC, "hit_threshold": 0.3, "common_term_share": 0.01},
+    "t0.30 m1 s1.0": {
+        **_DOC,
+        "hit_threshold": 0.3,
+        "max_missing_terms": 1,
+        "common_term_share": 1.0,
+    },
+    "t0.35 m2 s1.0": {
+        **_DOC,
+        "hit_threshold": 0.35,
+        "max_missing_terms": 2,
+        "common_term_share": 1.0,
+    },
 }
 
 
@@ -287,7 +313,7 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="chunk-cache benchmark")
     parser.add_argument("--coqa", type=Path, default=DEFAULT_COQA)
-    parser.add_argument("--conversations", type=int, default=45)
+    parser.add_argument("--conversations", type=int, default=60)
     parser.add_argument("--capacity", type=int, default=5)
     asyncio.run(main_async(parser.parse_args()))
 

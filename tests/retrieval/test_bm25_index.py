@@ -110,3 +110,18 @@ def test_a_failed_companion_write_leaves_the_previous_version_current(tmp_path: 
     with pytest.raises(OSError, match="disk full"):
         dense.save(tmp_path, extra=broken)
     assert FaissIndex.current_version(tmp_path) == before
+
+
+def test_salient_keeps_rare_and_unknown_terms_only(tmp_path: Path):
+    index = BM25Index()
+    index.rebuild(chunks())
+    query = ["adult", "museum", "zebra"]  # in 2 of 4 chunks, in 1, in none
+    assert index.salient(query, max_share=0.3) == ["museum", "zebra"]
+    assert index.salient(query, max_share=0.5) == query
+    index.save(tmp_path)
+    loaded = BM25Index.load(tmp_path, chunks())
+    assert loaded.salient(query, max_share=0.3) == ["museum", "zebra"]
+
+
+def test_salient_on_an_empty_index_keeps_every_term():
+    assert BM25Index().salient(["museum"], max_share=0.01) == ["museum"]

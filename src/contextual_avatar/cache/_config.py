@@ -21,6 +21,9 @@ DEFAULT_NEIGHBOURS = 4
 # Question terms absent from every cached chunk that a hit tolerates (None: cosine only).
 # 0 is the setting that measured no recall loss; 1 serves more turns at a small cost.
 DEFAULT_MAX_MISSING_TERMS: int | None = 0
+# Question terms held by more than this share of indexed chunks are too common to say
+# which passage a question is on, so the hit rule does not check them.
+DEFAULT_COMMON_TERM_SHARE = 0.05
 DEFAULT_HISTORY_TURNS = 8
 DEFAULT_FALLBACK_RETRY_S = 1.0
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -39,6 +42,8 @@ class CacheConfig(BaseModel):
         max_missing_terms: A hit also needs at most this many of the question's terms
             to be absent from every cached chunk (a question naming something the cache
             never held is a topic change); ``None`` lets the cosine alone decide.
+        common_term_share: Question terms found in more than this share of indexed
+            chunks are not checked by ``max_missing_terms`` (1.0 checks every term).
         admission: What a miss admits: ``"results"`` admits the search results as they
             are; ``"document"`` admits the best result with its document neighbours
             and only results from that document, so other documents' chunks do not
@@ -66,6 +71,7 @@ class CacheConfig(BaseModel):
     capacity: int = Field(default=DEFAULT_CACHE_CAPACITY, ge=1, le=1000)
     hit_threshold: float = Field(default=DEFAULT_HIT_THRESHOLD, ge=-1.0, le=1.0)
     max_missing_terms: int | None = Field(default=DEFAULT_MAX_MISSING_TERMS, ge=0, le=100)
+    common_term_share: float = Field(default=DEFAULT_COMMON_TERM_SHARE, gt=0.0, le=1.0)
     admission: Literal["results", "document"] = "document"
     prefetch: bool = True
     neighbours: int = Field(default=DEFAULT_NEIGHBOURS, ge=0, le=20)

@@ -80,6 +80,7 @@ class BM25Index:
         self._terms: dict[str, list[str]] = {}
         self._model: Any = None
         self._vocab: dict[str, int] = {}
+        self._df: npt.NDArray[np.int64] | None = None
         self.fingerprint = fingerprint([])
 
     def __len__(self) -> int:
@@ -99,7 +100,7 @@ class BM25Index:
             model.index([new_terms[cid] for cid in ids], show_progress=False)
             vocab = dict(model.vocab_dict)
         self._terms, self._ids, self.fingerprint = new_terms, ids, fingerprint(ids)
-        self._model, self._vocab = model, vocab
+        self._model, self._vocab, self._df = model, vocab, None
 
     def scores(self, query_terms: Sequence[str]) -> Scores:
         """BM25 score of every row for the query terms (repeated terms count again)."""
@@ -107,6 +108,26 @@ class BM25Index:
         if self._model is None or not known:
             return np.zeros(len(self._ids), dtype=np.float32)
         return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def salient(self, query_terms: Sequence[str], *, max_share: float) -> list[str]:
+        """The terms held by at most ``max_share`` of the chunks (unknown terms included).
+
+        Common words ("name", "first", "many") appear all over a corpus and say little
+        about which passage a question is on; rare ones (names, places) do. The chunk
+        cache's hit rule checks only these.
+        """
+        if self._model is None or not self._ids:
+            return list(query_terms)
+        df = self._df
+        if df is None:
+            df = self._df = np.diff(np.asarray(self._model.scores["indptr"]))
+        limit = max_share * len(self._ids)
+        out = []
+        for term in query_terms:
+            col = self._vocab.get(term)
+            if col is None or col >= len(df) or df[col] <= limit:
+                out.append(term)
+        return out
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """The ``k`` best rows for ``query`` with positive scores, as ``(row, score)``."""
@@ -183,7 +204,7 @@ class BM25Index:
             raise IndexCorruptError(f"cannot load the lexical index at {target}: {exc}") from exc
         index._ids = ids
         index.fingerprint = meta["fingerprint"]
-        index._model, index._vocab = model, dict(model.vocab_dict)
+        index._model, index._vocab, index._df = model, dict(model.vocab_dict), None
         return index
 
 
