@@ -401,9 +401,14 @@ class AsyncContextEngine:
         timings["embed"] = (t1 - t0) * 1000
 
         # The cache judges with the same evidence as the retriever: cosine, the question's
-        # terms, the conversation's document focus.
+        # rarer terms (names, places: what marks a topic), the conversation's document focus.
         cached, decision = await self._cache.lookup(
-            session_id, query, terms=terms(question), focus=state.doc_focus
+            session_id,
+            query,
+            terms=self._lexical.salient(
+                terms(question), max_share=self.config.cache.common_term_share
+            ),
+            focus=state.doc_focus,
         )
         t2 = time.perf_counter()
         timings["cache"] = (t2 - t1) * 1000
