@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .servers import RedisProcess
+from contextual_avatar.testing import RedisServer
 
 HOSTILE_DIR = Path(__file__).resolve().parents[1] / "data" / "hostile"
 
@@ -22,16 +22,16 @@ def hostile_manifest() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One redis-server for the tests that do not kill it."""
-    with RedisProcess(tmp_path_factory.mktemp("redis-shared")) as server:
+    with RedisServer(tmp_path_factory.mktemp("redis-shared")) as server:
         yield server
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server this test may kill, stall and restart."""
-    with RedisProcess(tmp_path / "redis") as server:
+    with RedisServer(tmp_path / "redis") as server:
         yield server
 
 

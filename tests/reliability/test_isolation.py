@@ -27,9 +27,8 @@ from contextual_avatar.cache import (
     RedisChunkStore,
     RedisHistory,
 )
+from contextual_avatar.testing import RedisServer
 from contextual_avatar.types import Chunk, SourceRef, Span, Turn
-
-from .servers import RedisProcess
 
 HOSTILE_IDS = [
     "*",
@@ -116,7 +115,7 @@ def test_memory_store_isolates_sessions(sessions: list[str], turns: int) -> None
 )
 @given(sessions=session_ids, turns=st.integers(min_value=1, max_value=4))
 def test_redis_store_isolates_sessions_and_keeps_user_text_out_of_keys(
-    sessions: list[str], turns: int, shared_redis: RedisProcess, key_prefix: str
+    sessions: list[str], turns: int, shared_redis: RedisServer, key_prefix: str
 ) -> None:
     async def run() -> None:
         from redis.asyncio import Redis
@@ -157,7 +156,7 @@ def _two_engines_share_nothing(make: Callable[[], tuple[ChunkStore, History]]) -
 
 
 def test_redis_backed_avatars_share_sessions_not_across_them(
-    shared_redis: RedisProcess, key_prefix: str
+    shared_redis: RedisServer, key_prefix: str
 ) -> None:
     _two_engines_share_nothing(
         lambda: (

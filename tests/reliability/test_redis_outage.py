@@ -26,9 +26,8 @@ from contextual_avatar.cache import (
 )
 from contextual_avatar.errors import StoreUnavailable
 from contextual_avatar.retrieval import MiniLMEmbedder
+from contextual_avatar.testing import RedisServer
 from contextual_avatar.types import Turn
-
-from .servers import RedisProcess
 
 GUIDE = Path(__file__).resolve().parents[2] / "examples" / "data" / "guide.pdf"
 QUESTIONS = [
@@ -57,7 +56,7 @@ async def _history_questions(url: str, prefix: str, session: str) -> list[str]:
 
 
 async def test_redis_killed_mid_conversation_answers_continue_and_recover(
-    own_redis: RedisProcess, key_prefix: str, tmp_path: Path, embedder: MiniLMEmbedder
+    own_redis: RedisServer, key_prefix: str, tmp_path: Path, embedder: MiniLMEmbedder
 ) -> None:
     config = EngineConfig(
         data_dir=tmp_path / "data",
@@ -107,7 +106,7 @@ async def test_redis_killed_mid_conversation_answers_continue_and_recover(
 
 
 async def test_without_fallback_an_outage_is_a_clear_store_error(
-    own_redis: RedisProcess, key_prefix: str, tmp_path: Path, embedder: MiniLMEmbedder
+    own_redis: RedisServer, key_prefix: str, tmp_path: Path, embedder: MiniLMEmbedder
 ) -> None:
     config = EngineConfig(
         data_dir=tmp_path / "data",
@@ -127,7 +126,7 @@ async def test_without_fallback_an_outage_is_a_clear_store_error(
 
 
 async def test_stalled_redis_fails_over_within_the_socket_timeout(
-    own_redis: RedisProcess, key_prefix: str
+    own_redis: RedisServer, key_prefix: str
 ) -> None:
     """SIGSTOP: the connection stays open and silent. The call must not hang the turn."""
     store = FallbackChunkStore(
@@ -157,7 +156,7 @@ async def test_stalled_redis_fails_over_within_the_socket_timeout(
 
 
 async def test_breaker_probes_again_only_after_the_retry_interval(
-    own_redis: RedisProcess, key_prefix: str
+    own_redis: RedisServer, key_prefix: str
 ) -> None:
     now = [0.0]
     history = FallbackHistory(
