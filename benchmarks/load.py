@@ -28,8 +28,6 @@ import gc
 import json
 import os
 import platform
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +37,8 @@ from typing import Any
 
 import numpy as np
 import psutil
+
+from contextual_avatar.testing import RedisServer
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -84,34 +84,6 @@ def _rss_mb() -> float:
 
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed: run scripts/system-deps.sh")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(500):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return proc, f"redis://127.0.0.1:{port}/0"
-        except OSError:
-            time.sleep(0.02)
-    raise SystemExit("redis-server did not start")
 
 
 async def _run_sessions(
@@ -412,7 +384,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                 cache={},
             )
         )
-        redis_proc, redis_url = _start_redis(root)
+        redis = RedisServer(root / "redis").start()
+        redis_url = redis.url
         try:
             rows.append(
                 await scenario_one_engine(
@@ -437,8 +410,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                 )
             )
         finally:
-            redis_proc.kill()
-            redis_proc.wait()
+            redis.kill()
         churn = await scenario_churn(
             data_dir,
             embedder,
