@@ -1,6 +1,6 @@
 """The per-session chunk cache: policies, stores, conversation history and the hit rule."""
 
-from contextual_avatar.cache._cache import CacheStats, ChunkCache, ChunkSource
+from contextual_avatar.cache._cache import Analyzer, CacheStats, ChunkCache, ChunkSource
 from contextual_avatar.cache._config import CacheConfig
 from contextual_avatar.cache._factory import build_history, build_store, policy_factory
 from contextual_avatar.cache._fallback import Breaker, FallbackChunkStore, FallbackHistory
@@ -14,6 +14,7 @@ from contextual_avatar.cache._redis import RedisChunkStore
 from contextual_avatar.cache._store import CacheEntry, ChunkStore, MemoryChunkStore
 
 __all__ = [
+    "Analyzer",
     "Breaker",
     "CacheConfig",
     "CacheEntry",
