@@ -19,7 +19,7 @@ from contextual_avatar.codecs import (
 
 
 def run(trace: CapacityTrace, seconds: float, config: ControllerConfig | None = None):
-    """Send 1200-byte packets paced at the controller's target; return decisions."""
+    """Send 1200-byte packets paced at the controller's target (held while the window is full)."""
     controller = BitrateController(config or ControllerConfig(start_bitrate=500_000))
     link = NetworkSimulator(trace, base_delay_s=0.03, rng=random.Random(1))
     t, decisions = 0.0, []
@@ -30,8 +30,9 @@ def run(trace: CapacityTrace, seconds: float, config: ControllerConfig | None = 
             if reports:
                 decisions.append(controller.on_feedback(reports, t))
             next_feedback += 0.05
-        link.send(1200, t)
-        controller.on_packet_sent(1200, t)
+        if not controller.window_full:  # the sender honours congestion-window pushback
+            link.send(1200, t)
+            controller.on_packet_sent(1200, t)
         t += 1200 * 8 / controller.decision.target_bps
     return decisions, link
 

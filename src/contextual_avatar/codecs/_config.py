@@ -107,9 +107,21 @@ class ControllerConfig(BaseModel):
         min_bitrate: Floor of the total target, bits/s.
         max_bitrate: Ceiling of the total target, bits/s.
         beta: Multiplicative decrease applied to the measured receive rate on overuse.
+            0.8 rather than GCC's 0.85: a reopened encoder overshoots its new target for
+            its first second (measured with SVT-AV1), and 0.85 left no room for that.
         increase_per_s: Multiplicative increase per second far from the last known capacity.
         drain_time_s: Time the controller gives itself to drain a standing queue after a
-            decrease; the target is lowered by ``queued bits / drain_time_s``.
+            decrease. Without pushback the target is also lowered by
+            ``queued bits / drain_time_s``; with pushback the queue drains by pausing video.
+        pushback: Congestion-window pushback (as in libwebrtc): pause video frames while
+            the bits sent but not yet reported exceed the window, so a standing queue
+            drains at once without lowering the encoder target below ``beta`` x the
+            measured bottleneck rate (which would cost extra encoder reopens).
+        pushback_window_s: Queueing the window allows beyond the base round trip, in
+            seconds of the current target.
+        overuse_queue_s: Standing queue (one-way delay above its minimum) that counts as
+            over-use even before the delay trend says so; reacts to a sudden capacity
+            drop a few feedback rounds sooner than the trendline alone.
         trendline_window: Number of packet groups in the delay-trend regression.
         initial_threshold_ms: Starting over-use threshold of the adaptive detector.
         loss_high: Loss fraction above which the loss-based estimate decreases.
@@ -128,9 +140,12 @@ class ControllerConfig(BaseModel):
     start_bitrate: int = Field(default=800_000, gt=0)
     min_bitrate: int = Field(default=60_000, gt=0)
     max_bitrate: int = Field(default=3_000_000, gt=0, le=MAX_VIDEO_BITRATE)
-    beta: float = Field(default=0.85, gt=0.0, lt=1.0)
+    beta: float = Field(default=0.8, gt=0.0, lt=1.0)
     increase_per_s: float = Field(default=0.08, gt=0.0, le=1.0)
     drain_time_s: float = Field(default=0.5, gt=0.0, le=10.0)
+    pushback: bool = True
+    pushback_window_s: float = Field(default=0.1, gt=0.0, le=5.0)
+    overuse_queue_s: float = Field(default=0.1, gt=0.0, le=5.0)
     trendline_window: int = Field(default=20, ge=4, le=200)
     initial_threshold_ms: float = Field(default=12.5, gt=0.0)
     loss_high: float = Field(default=0.10, gt=0.0, lt=1.0)

@@ -136,6 +136,19 @@ class BitrateController:
         self._sent_bits += size * 8
 
     @property
+    def window_full(self) -> bool:
+        """Whether video should pause now (congestion-window pushback).
+
+        True while the bits sent but not yet reported exceed the current target times
+        (base round trip + ``pushback_window_s``). Needs :meth:`on_packet_sent`; always
+        False when pushback is off or before the first delay sample.
+        """
+        if not self._cfg.pushback or not math.isfinite(self._min_owd):
+            return False
+        window = self._decision.target_bps * (2.0 * self._min_owd + self._cfg.pushback_window_s)
+        return self.in_flight_bits > window
+
+    @property
     def in_flight_bits(self) -> float:
         """Bits sent but not yet reported (0 if sends are not reported)."""
         return max(0.0, self._sent_bits - self._reported_bits)
@@ -169,6 +182,8 @@ class BitrateController:
         acked = self._acked_rate(now)
         loss = self._loss_fraction()
         self._usage = usage_seen if reports else self._usage
+        if reports and self.queue_delay_s > self._cfg.overuse_queue_s:
+            self._usage = "overuse"
         self._update_delay_based(now, acked)
         self._update_loss_based(now, loss)
         self._last_update = now
@@ -260,9 +275,13 @@ class BitrateController:
             ):
                 # Bits standing in the queue: the larger of the delay-based view and the
                 # unreported bits beyond one base round trip (when sends are reported).
-                base_rtt = 2.0 * self._min_owd if math.isfinite(self._min_owd) else 0.0
-                queued_bits = max(self.queue_delay_s * rate, self.in_flight_bits - rate * base_rtt)
-                target = cfg.beta * rate - queued_bits / cfg.drain_time_s
+                target = cfg.beta * rate
+                if not cfg.pushback:
+                    base_rtt = 2.0 * self._min_owd if math.isfinite(self._min_owd) else 0.0
+                    queued_bits = max(
+                        self.queue_delay_s * rate, self.in_flight_bits - rate * base_rtt
+                    )
+                    target -= queued_bits / cfg.drain_time_s
                 target = max(target, float(cfg.min_bitrate))
                 self._delay_bps = min(self._delay_bps, target)
                 self._link_capacity = rate

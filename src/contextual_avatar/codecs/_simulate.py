@@ -257,7 +257,7 @@ def simulate_call(
                     owner[seq] = frame
         source = frames[tick % len(frames)]
         packets = None
-        if pacer.backlog(now) <= _MAX_PACER_BACKLOG_S:
+        if pacer.backlog(now) <= _MAX_PACER_BACKLOG_S and not controller.window_full:
             packets = sender.encode_video(source)
         for packet in packets or []:
             record = _Frame(bool(packet.is_keyframe), packet, now, {})
