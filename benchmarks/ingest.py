@@ -44,6 +44,7 @@ from contextual_avatar.ingest._transcribe_config import TranscriptionConfig  # n
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 COQA = ROOT.parent / "shared" / "data" / "coqa-dev.json"
 RESULTS = ROOT / "benchmarks" / "results"
+REPEATS = 5
 
 
 def _normaliser():  # type: ignore[no-untyped-def]
@@ -134,11 +135,16 @@ def bench_librivox(config: TranscriptionConfig, tmp: Path) -> dict:  # type: ign
     gap = np.zeros(int(2.5 * SAMPLE_RATE), dtype=np.float32)
     joined = np.concatenate([x for c in clips for x in (c, gap)][:-1])
     path = write_wav(tmp / "librivox_joined.wav", joined)
-    t0, c0 = time.perf_counter(), time.process_time()
-    segs = load_media(path, config=config)
-    chunk(segs, "joined")
-    wall = time.perf_counter() - t0
-    joined_cpu = time.process_time() - c0
+    # Best of N: other jobs share these 2 cores; the fastest run is the least disturbed.
+    walls, cpus = [], []
+    for _ in range(REPEATS):
+        t0, c0 = time.perf_counter(), time.process_time()
+        segs = load_media(path, config=config)
+        chunk(segs, "joined")
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    wall, joined_cpu = min(walls), min(cpus)
+    joined_median_rtf = float(np.median(walls)) / (joined.size / SAMPLE_RATE)
     joined_ref = " ".join(refs[k] for k in sorted(refs))
     e, n = wer(norm(joined_ref), norm(" ".join(s.text for s in segs)))
     # timing against each clip's own voiced span
@@ -156,6 +162,7 @@ def bench_librivox(config: TranscriptionConfig, tmp: Path) -> dict:  # type: ign
         "audio_s": round(audio_s, 2),
         "joined": {"seconds": round(joined.size / SAMPLE_RATE, 2), "wer": round(e / n, 4),
                    "rtf": round(wall / (joined.size / SAMPLE_RATE), 4),
+                   "median_rtf": round(joined_median_rtf, 4), "repeats": REPEATS,
                    "cpu_s_per_audio_s": round(joined_cpu / (joined.size / SAMPLE_RATE), 4)},
         "timing": timing,
     }  # fmt: skip
@@ -218,7 +225,7 @@ def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:
     """Speak CoQA passages, transcribe them, and compare with the written passages."""
     norm = _normaliser()
     data = json.loads(COQA.read_text())["data"][:passages]
-    spoken_hits = text_hits = total = 0
+    spoken_hits = text_hits = total = wer_errors = wer_words = 0
     audio_s = wall = 0.0
     wavs, texts = [], []
     for i, item in enumerate(data):
@@ -235,6 +242,8 @@ def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:
         audio_s += segs[-1].ref.end_s or 0.0
         transcript = norm(" ".join(s.text for s in segs))
         written = norm(story)
+        e, n = wer(written, transcript)
+        wer_errors, wer_words = wer_errors + e, wer_words + n
         for ans in item["answers"]:
             gold = norm(ans["input_text"])
             if not gold or gold in ("yes", "no", "unknown"):
@@ -248,6 +257,7 @@ def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:
         "text_answer_presence": round(text_hits / total, 4),
         "spoken_answer_presence": round(spoken_hits / total, 4),
         "relative": round(spoken_hits / max(text_hits, 1), 4),
+        "transcript_wer": round(wer_errors / max(wer_words, 1), 4),
         "audio_s": round(audio_s, 1),
         "rtf_with_cache": round(wall / max(audio_s, 1e-9), 4),
     }
@@ -411,8 +421,9 @@ def main() -> None:
     print(f"{'measure':<44}{'value':>12}{'target':>12}")
     print(f"{'LibriVox WER (5 clips, 25 s)':<44}{lv['wer'] * 100:>11.1f}%{'<= 6%':>12}")
     print(f"{'LibriVox RTF per clip (decode+asr+chunk)':<44}{lv['rtf']:>12.3f}{'<= 0.08':>12}")
-    print(f"{'LibriVox RTF joined (' + str(lv['joined']['seconds']) + ' s)':<44}"
+    print(f"{'LibriVox RTF joined, best of ' + str(REPEATS) + ' (' + str(lv['joined']['seconds']) + ' s)':<44}"
           f"{lv['joined']['rtf']:>12.3f}{'<= 0.08':>12}")  # fmt: skip
+    print(f"{'LibriVox RTF joined, median':<44}{lv['joined']['median_rtf']:>12.3f}")
     print(f"{'LibriVox CPU s per audio s (joined)':<44}{lv['joined']['cpu_s_per_audio_s']:>12.3f}")
     print(f"{'load average at start (1/5/15 min)':<44}{result['load_average_at_start']!s:>24}")
     print(f"{'LibriVox WER joined':<44}{lv['joined']['wer'] * 100:>11.1f}%{'':>12}")
@@ -425,6 +436,9 @@ def main() -> None:
         print(f"{'parity: gold answers in text':<44}{p['text_answer_presence']:>12.3f}")
         print(f"{'parity: gold answers in transcript':<44}{p['spoken_answer_presence']:>12.3f}")
         print(f"{'parity: spoken / text':<44}{p['relative']:>12.3f}{'>= 0.95':>12}")
+        print(
+            f"{'parity: WER of the espeak passage transcripts':<44}{p['transcript_wer'] * 100:>11.1f}%"
+        )
         eng = p["engine"]
         if "skipped" in eng:
             print(f"parity via the engine: skipped ({eng['skipped']})")
