@@ -188,6 +188,7 @@ class CodecConfig(BaseModel):
         audio_bitrate: Initial Opus target, bits/s.
         svt_preset: SVT-AV1 preset (0 slowest .. 13 fastest).
         vp9_cpu_used: libvpx ``cpu-used`` for real time (higher is faster).
+        vp9_error_resilient: libvpx error-resilient mode (robust to loss, 2-4 % more bits).
         x264_preset: x264 speed preset.
         keyframe_interval_s: Seconds between periodic keyframes.
         threads: Encoder threads.
@@ -214,6 +215,7 @@ class CodecConfig(BaseModel):
     )
     svt_preset: int = Field(default=DEFAULT_SVT_PRESET, ge=0, le=13)
     vp9_cpu_used: int = Field(default=DEFAULT_VP9_CPU_USED, ge=0, le=9)
+    vp9_error_resilient: bool = True
     x264_preset: X264Preset = DEFAULT_X264_PRESET
     keyframe_interval_s: float = Field(default=DEFAULT_KEYFRAME_INTERVAL_S, gt=0.0, le=600.0)
     threads: int = Field(default=DEFAULT_THREADS, ge=1, le=64)

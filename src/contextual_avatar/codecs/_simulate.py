@@ -200,6 +200,7 @@ def simulate_call(
         bitrate=max(first.video_bps, 20_000),
         svt_preset=cfg.svt_preset,
         vp9_cpu_used=cfg.vp9_cpu_used,
+        vp9_error_resilient=cfg.vp9_error_resilient,
         x264_preset=cfg.x264_preset,
         keyframe_interval_s=cfg.keyframe_interval_s,
         threads=cfg.threads,

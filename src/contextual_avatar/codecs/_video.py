@@ -110,6 +110,7 @@ class VideoEncoder:
         bitrate: int = DEFAULT_VIDEO_BITRATE,
         svt_preset: int = DEFAULT_SVT_PRESET,
         vp9_cpu_used: int = DEFAULT_VP9_CPU_USED,
+        vp9_error_resilient: bool = True,
         x264_preset: str = DEFAULT_X264_PRESET,
         keyframe_interval_s: float = DEFAULT_KEYFRAME_INTERVAL_S,
         threads: int = DEFAULT_THREADS,
@@ -125,6 +126,9 @@ class VideoEncoder:
             bitrate: Target bitrate in bits/s.
             svt_preset: SVT-AV1 preset, 0-13.
             vp9_cpu_used: libvpx real-time speed, 0-9.
+            vp9_error_resilient: libvpx error-resilient mode (frames decodable after a
+                loss without the previous frame's probability context); costs VP9 about
+                2-4 % bits at equal PSNR on the benchmark clips.
             x264_preset: x264 speed preset.
             keyframe_interval_s: Seconds between periodic keyframes.
             threads: Encoder threads.
@@ -150,6 +154,7 @@ class VideoEncoder:
         self._bitrate = _check_bitrate(bitrate)
         self._svt_preset = svt_preset
         self._vp9_cpu_used = vp9_cpu_used
+        self._vp9_error_resilient = vp9_error_resilient
         self._x264_preset = x264_preset
         self._keyframe_interval_s = keyframe_interval_s
         self._threads = threads
@@ -181,6 +186,7 @@ class VideoEncoder:
             bitrate=config.video_bitrate,
             svt_preset=config.svt_preset,
             vp9_cpu_used=config.vp9_cpu_used,
+            vp9_error_resilient=config.vp9_error_resilient,
             x264_preset=config.x264_preset,
             keyframe_interval_s=config.keyframe_interval_s,
             threads=config.threads,
@@ -352,7 +358,7 @@ class VideoEncoder:
                 "cpu-used": str(self._vp9_cpu_used),
                 "lag-in-frames": "0",
                 "row-mt": "1",
-                "error-resilient": "1",
+                "error-resilient": "1" if self._vp9_error_resilient else "0",
             }
         return {
             "preset": self._x264_preset,
