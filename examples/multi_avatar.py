@@ -28,13 +28,19 @@ GUIDE = Path(__file__).parent / "data" / "guide.pdf"
 
 
 def config(workdir: Path, name: str, redis_url: str) -> ca.EngineConfig:
-    knowledge: dict[str, object] = {"path": workdir / "shared-graph.sqlite3"}
+    # A generous related() timeout: this demo must show the fact even on a busy machine
+    # (the default, 0.3 s, protects a live call's latency instead).
+    knowledge: dict[str, object] = {
+        "path": workdir / "shared-graph.sqlite3",
+        "related_timeout_s": 5,
+    }
     if os.environ.get("NEO4J_URI"):
         knowledge = {
             "backend": "neo4j",
             "uri": os.environ["NEO4J_URI"],
             "user": os.environ.get("NEO4J_USER", "neo4j"),
             "password": os.environ.get("NEO4J_PASSWORD", ""),
+            "related_timeout_s": 5,
         }
     return ca.EngineConfig(
         data_dir=workdir / name,  # each avatar has its own index ...

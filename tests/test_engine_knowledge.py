@@ -13,7 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 def engine(embedder, data_dir: Path, graph: Path) -> ca.ContextEngine:
-    config = ca.EngineConfig(data_dir=data_dir, knowledge={"path": graph})
+    # A generous related() timeout so a loaded CI machine cannot drop the facts under test.
+    knowledge = {"path": graph, "related_timeout_s": 10}
+    config = ca.EngineConfig(data_dir=data_dir, knowledge=knowledge)
     return ca.ContextEngine(config, embedder=embedder)
 
 
