@@ -2,12 +2,14 @@
 
 Fed with transport feedback (:class:`~contextual_avatar.codecs.PacketReport`), it keeps
 
-* a **delay-based** estimate: AIMD driven by the :class:`OveruseDetector`. On overuse the
-  target drops to ``beta`` x the measured receive rate, and further by the bits still
-  standing in the bottleneck queue divided by ``drain_time_s`` (GCC only backs off to
-  ``beta``, which leaves a queue that drains slowly; removing it explicitly is what keeps
-  recovery under a second). Normal use grows the target multiplicatively (8 %/s) far
-  from the last congested rate and additively near it;
+* a **delay-based** estimate: AIMD driven by the :class:`OveruseDetector` (and by a
+  standing queue above ``overuse_queue_s``). On overuse the target drops once to ``beta``
+  x the receive rate measured while the queue stands; the queue itself is drained by
+  congestion-window pushback (:attr:`BitrateController.window_full`: the sender skips
+  video frames while too many bits are unreported), which keeps recovery under about a
+  second without cutting the encoder to the floor. With ``pushback=False`` the target is
+  also lowered by the queued bits divided by ``drain_time_s``. Normal use grows the
+  target multiplicatively (8 %/s) far from the last congested rate and additively near it;
 * a **loss-based** estimate: above ``loss_high`` it shrinks by half the loss rate,
   below ``loss_low`` it may grow again;
 * the **split** of the minimum of the two between Opus and video, and the **ladder**
