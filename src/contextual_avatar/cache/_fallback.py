@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from contextual_avatar.cache._history import History
 from contextual_avatar.cache._store import CacheEntry, ChunkStore
@@ -31,6 +31,15 @@ __all__ = ["DEFAULT_RETRY_AFTER_S", "Breaker", "FallbackChunkStore", "FallbackHi
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class _SessionBackend(Protocol):
+    async def clear(self, session: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+S = TypeVar("S", bound=_SessionBackend)
 
 #: Seconds after a failure before the primary is tried again.
 DEFAULT_RETRY_AFTER_S = 1.0
@@ -98,7 +107,50 @@ class Breaker:
         return result
 
 
-class FallbackChunkStore:
+class _Fallback(Generic[S]):
+    """A primary (shared, Redis) and an in-process fallback behind one :class:`Breaker`.
+
+    Subclasses route each call through ``self.breaker``; forgetting and closing are the
+    same for stores and histories, so they live here.
+    """
+
+    def __init__(
+        self,
+        primary: S,
+        fallback: S,
+        *,
+        what: str,
+        retry_after_s: float = DEFAULT_RETRY_AFTER_S,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Wrap two backends.
+
+        Args:
+            primary: The shared backend (Redis).
+            fallback: The in-process backend used while the primary is down.
+            what: Names the backend in log lines.
+            retry_after_s: Seconds after a failure before the primary is tried again.
+            timer: Clock (injected in tests).
+        """
+        self.primary = primary
+        self.fallback = fallback
+        self.breaker = Breaker(what, retry_after_s=retry_after_s, timer=timer)
+
+    async def clear(self, session: str) -> None:
+        """Forget the session in both (the primary only if it answers)."""
+        await self.fallback.clear(session)
+        await self.breaker.run(lambda: self.primary.clear(session), _nothing)
+
+    async def aclose(self) -> None:
+        """Close both; a primary that is down closes quietly."""
+        await self.fallback.aclose()
+        try:
+            await self.primary.aclose()
+        except StoreUnavailable as exc:
+            log.warning("closing the %s failed: %s", self.breaker.what, exc)
+
+
+class FallbackChunkStore(_Fallback[ChunkStore]):
     """A chunk store that serves from memory while its primary is unreachable."""
 
     def __init__(
@@ -109,18 +161,11 @@ class FallbackChunkStore:
         retry_after_s: float = DEFAULT_RETRY_AFTER_S,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Wrap two stores of the same capacity.
-
-        Args:
-            primary: The shared store (Redis).
-            fallback: The in-process store used while the primary is down.
-            retry_after_s: Seconds after a failure before the primary is tried again.
-            timer: Clock (injected in tests).
-        """
+        """Wrap two stores of the same capacity (see :class:`_Fallback`)."""
+        super().__init__(
+            primary, fallback, what="chunk store", retry_after_s=retry_after_s, timer=timer
+        )
         self.capacity = primary.capacity
-        self.primary = primary
-        self.fallback = fallback
-        self.breaker = Breaker("chunk store", retry_after_s=retry_after_s, timer=timer)
 
     async def entries(self, session: str) -> list[CacheEntry]:
         """The session's resident entries, from whichever store is serving."""
@@ -142,21 +187,8 @@ class FallbackChunkStore:
             lambda: self.fallback.touch(session, chunk_ids),
         )
 
-    async def clear(self, session: str) -> None:
-        """Drop the session from both stores (the primary only if it answers)."""
-        await self.fallback.clear(session)
-        await self.breaker.run(lambda: self.primary.clear(session), _nothing)
 
-    async def aclose(self) -> None:
-        """Close both stores; a primary that is down closes quietly."""
-        await self.fallback.aclose()
-        try:
-            await self.primary.aclose()
-        except StoreUnavailable as exc:
-            log.warning("closing the %s failed: %s", self.breaker.what, exc)
-
-
-class FallbackHistory:
+class FallbackHistory(_Fallback[History]):
     """Conversation history that keeps recording turns in memory while its primary is down."""
 
     def __init__(
@@ -167,17 +199,10 @@ class FallbackHistory:
         retry_after_s: float = DEFAULT_RETRY_AFTER_S,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Wrap two histories.
-
-        Args:
-            primary: The shared history (Redis).
-            fallback: The in-process history used while the primary is down.
-            retry_after_s: Seconds after a failure before the primary is tried again.
-            timer: Clock (injected in tests).
-        """
-        self.primary = primary
-        self.fallback = fallback
-        self.breaker = Breaker("history store", retry_after_s=retry_after_s, timer=timer)
+        """Wrap two histories (see :class:`_Fallback`)."""
+        super().__init__(
+            primary, fallback, what="history store", retry_after_s=retry_after_s, timer=timer
+        )
 
     async def recent(self, session: str) -> list[Turn]:
         """The session's turns; turns kept in memory during an outage are written back first."""
@@ -198,19 +223,6 @@ class FallbackHistory:
             lambda: self.primary.append(session, turn),
             lambda: self.fallback.append(session, turn),
         )
-
-    async def clear(self, session: str) -> None:
-        """Forget the session in both histories (the primary only if it answers)."""
-        await self.fallback.clear(session)
-        await self.breaker.run(lambda: self.primary.clear(session), _nothing)
-
-    async def aclose(self) -> None:
-        """Close both; a primary that is down closes quietly."""
-        await self.fallback.aclose()
-        try:
-            await self.primary.aclose()
-        except StoreUnavailable as exc:
-            log.warning("closing the %s failed: %s", self.breaker.what, exc)
 
 
 async def _nothing() -> None:
