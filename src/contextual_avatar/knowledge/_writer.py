@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import threading
 from collections import deque
@@ -101,7 +102,11 @@ def backoff_delay(
         Seconds to wait, in ``[cap / 2, cap]``, where
         ``cap = min(max_s, initial_s * multiplier**attempt)``.
     """
-    cap = min(max_s, initial_s * multiplier ** min(attempt, 64))
+    try:
+        grown = initial_s * multiplier**attempt
+    except OverflowError:  # a long outage: the cap has long been reached
+        grown = math.inf
+    cap = min(max_s, grown)
     return cap / 2 + cap / 2 * rand()
 
 
