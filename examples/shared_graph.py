@@ -28,17 +28,8 @@ from contextual_avatar.knowledge import (
     extract_facts,
     format_fact,
 )
-from contextual_avatar.types import (
-    Answer,
-    CacheDecision,
-    Chunk,
-    RouteDecision,
-    ScoredChunk,
-    SourceRef,
-    Span,
-    Tier,
-    TokenUsage,
-)
+from contextual_avatar.testing import make_answer
+from contextual_avatar.types import SourceRef
 
 TEACH = {
     "avatar-a": (
@@ -56,29 +47,6 @@ ASK = {
     "avatar-a": "Who looks after the robots in the Osaka Warehouse?",
     "avatar-b": "How long is the refund window at the Lisbon Store?",
 }
-
-
-def make_answer(session: str, question: str, text: str, ref: SourceRef) -> Answer:
-    chunk = Chunk(
-        id=f"{ref.source}:0",
-        doc_id=ref.source,
-        ordinal=0,
-        text=text,
-        spans=(Span(0, len(text), ref),),
-    )
-    return Answer(
-        text=text,
-        citations=(ref,),
-        context=(ScoredChunk(chunk, 0.82),),
-        cache_hit=False,
-        cache=CacheDecision(False, 0.0, 0.5, "cold cache"),
-        route=RouteDecision(Tier.SMALL, "local", 0.82, 0.5, "strong evidence"),
-        tokens=TokenUsage(120, 20),
-        cost_usd=0.0,
-        timings={},
-        session_id=session,
-        question=question,
-    )
 
 
 def open_sink(backend: str, graph: str) -> KnowledgeGraphSink:
@@ -105,7 +73,7 @@ async def avatar(
         session_id=session,
         turn=1,
         question=question,
-        answer=make_answer(session, question, text, ref),
+        answer=make_answer(question, text, session_id=session, context=[(text, ref)], score=0.82),
         now=time.time(),
     )
     t0 = time.perf_counter_ns()

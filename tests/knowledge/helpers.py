@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 from contextual_avatar.knowledge import extract_facts
-from contextual_avatar.types import (
-    Answer,
-    CacheDecision,
-    Chunk,
-    Fact,
-    RouteDecision,
-    ScoredChunk,
-    SourceRef,
-    Span,
-    Tier,
-    TokenUsage,
-)
+from contextual_avatar.testing import make_answer as _make_answer
+from contextual_avatar.types import Answer, Fact, SourceRef
 
 HOSTILE = [
     'O\'Brien "quoted"',
@@ -39,26 +29,13 @@ def make_answer(
     page: int = 3,
     chunk_text: str = "The Eiffel Tower is in Paris. It is 330 m tall.",
 ) -> Answer:
-    ref = SourceRef(source, page=page)
-    chunk = Chunk(
-        id=f"{source}:0",
-        doc_id=source,
-        ordinal=0,
-        text=chunk_text,
-        spans=(Span(0, len(chunk_text), ref),),
-    )
-    return Answer(
-        text=text,
-        citations=(ref,),
-        context=(ScoredChunk(chunk, 0.9),),
-        cache_hit=False,
-        cache=CacheDecision(hit=False, score=0.0, threshold=0.5, reason="cold"),
-        route=RouteDecision(Tier.SMALL, "small", 0.9, 0.5, "strong evidence"),
-        tokens=TokenUsage(10, 5),
-        cost_usd=0.0,
-        timings={},
+    """A one-chunk answer citing ``source`` page ``page``."""
+    return _make_answer(
+        question,
+        text,
         session_id=session_id,
-        question=question,
+        context=[(chunk_text, SourceRef(source, page=page))],
+        score=0.9,
     )
 
 

@@ -6,7 +6,7 @@ Importable without any extra; each helper checks its own dependency when used.
 from __future__ import annotations
 
 from contextual_avatar.testing._bolt import BoltServer, BoltServerError, free_port
-from contextual_avatar.testing._documents import make_pdf
+from contextual_avatar.testing._documents import make_answer, make_pdf
 from contextual_avatar.testing._llm_server import LLMServer, LLMServerError, smollm2_path
 from contextual_avatar.testing._redis import RedisServer
 
@@ -17,6 +17,7 @@ __all__ = [
     "LLMServerError",
     "RedisServer",
     "free_port",
+    "make_answer",
     "make_pdf",
     "smollm2_path",
 ]
