@@ -29,9 +29,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from contextual_avatar.errors import ContextualAvatarError, MissingDependencyError
+from contextual_avatar.testing._process import ChildServer
 
 __all__ = ["BoltServer", "BoltServerError", "free_port"]
 
@@ -70,7 +70,7 @@ def _package_dir() -> Path:
     return Path(spec.origin).parent
 
 
-class BoltServer:
+class BoltServer(ChildServer):
     """An ArcadeDB server with the Bolt plugin, run as a child process on loopback.
 
     The server keeps its ports across :meth:`kill` / :meth:`start`, so a driver created
@@ -118,11 +118,6 @@ class BoltServer:
     def uri(self) -> str:
         """``bolt://127.0.0.1:<port>``, the address to give the neo4j driver."""
         return f"bolt://127.0.0.1:{self.bolt_port}"
-
-    @property
-    def running(self) -> bool:
-        """True while the child process is alive."""
-        return self._proc is not None and self._proc.poll() is None
 
     @property
     def log_path(self) -> Path:
@@ -222,31 +217,10 @@ class BoltServer:
             tail = self.log_path.read_text(errors="replace")[-2000:]
         raise BoltServerError(f"ArcadeDB Bolt server did not start; log tail:\n{tail}")
 
-    def kill(self) -> None:
-        """Kill the server with SIGKILL (no shutdown hooks run) and reap it."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
+    def _kill_process(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the JVM's whole process group."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-
-    def stop(self, *, timeout_s: float = 20.0) -> None:
-        """Stop the server cleanly (SIGTERM), killing it if it does not exit in time.
-
-        Args:
-            timeout_s: Seconds to wait for a clean exit.
-        """
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            self._proc = None
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._proc = None
 
     def restart(self) -> BoltServer:
         """Kill the server and start it again on the same ports.
@@ -256,14 +230,3 @@ class BoltServer:
         """
         self.kill()
         return self.start()
-
-    def __enter__(self) -> BoltServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

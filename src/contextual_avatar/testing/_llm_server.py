@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,10 +29,10 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from contextual_avatar.errors import ContextualAvatarError, MissingDependencyError
 from contextual_avatar.testing._bolt import free_port
+from contextual_avatar.testing._process import ChildServer
 
 __all__ = ["LLMServer", "LLMServerError", "smollm2_path"]
 
@@ -63,8 +62,10 @@ def smollm2_path() -> Path:
     return path
 
 
-class LLMServer:
+class LLMServer(ChildServer):
     """llama.cpp's OpenAI-compatible server as a child process on loopback."""
+
+    stop_timeout_s = 5.0
 
     def __init__(
         self,
@@ -119,11 +120,6 @@ class LLMServer:
     def model(self) -> str:
         """The litellm model name, ``openai/<alias>``."""
         return f"openai/{self.alias}"
-
-    @property
-    def running(self) -> bool:
-        """True while the child process is alive."""
-        return self._proc is not None and self._proc.poll() is None
 
     def _command(self, model: Path, port: int) -> list[str]:
         return [
@@ -198,26 +194,3 @@ class LLMServer:
         raise LLMServerError(
             f"llama.cpp server not ready in {self._timeout} s; see {self.log_path}"
         )
-
-    def stop(self) -> None:
-        """Terminate the server (SIGTERM, then SIGKILL after 5 s); idempotent."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-    def __enter__(self) -> LLMServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

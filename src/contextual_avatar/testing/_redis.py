@@ -13,10 +13,10 @@ import signal
 import socket
 import subprocess
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from contextual_avatar.testing._bolt import free_port
+from contextual_avatar.testing._process import ChildServer
 
 __all__ = ["RedisServer"]
 
@@ -31,7 +31,7 @@ def _ping(port: int) -> bool:
         return False
 
 
-class RedisServer:
+class RedisServer(ChildServer):
     """``redis-server`` on a fixed loopback port, without persistence.
 
     :meth:`kill` is a SIGKILL (the server loses everything, as a crashed cache would);
@@ -50,7 +50,7 @@ class RedisServer:
         self.binary = binary
         self.workdir = workdir
         self.port = port or free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -63,42 +63,35 @@ class RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
         # The binary is resolved from PATH and every argument is ours.
-        self.proc = subprocess.Popen(  # noqa: S603
+        self._proc = subprocess.Popen(  # noqa: S603
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         for _ in range(500):
             if _ping(self.port):
                 return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited at start (code {self.proc.returncode})")
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited at start (code {self._proc.returncode})")
             with contextlib.suppress(subprocess.TimeoutExpired):  # brief wait on the child
-                self.proc.wait(timeout=0.02)
+                self._proc.wait(timeout=0.02)
         raise RuntimeError("redis-server did not answer PING")
 
-    def kill(self) -> None:
-        """SIGKILL the server and reap it (idempotent)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.resume()
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+    def _kill_process(self, proc: subprocess.Popen[bytes]) -> None:
+        """Continue a paused server first, so the kill is delivered at once."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGCONT)
+        proc.kill()
+
+    def stop(self) -> None:
+        """Continue a paused server, then stop it (see :class:`ChildServer`)."""
+        self.resume()
+        super().stop()
 
     def pause(self) -> None:
         """SIGSTOP: the port stays open but nothing answers."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
+        assert self._proc is not None
+        os.kill(self._proc.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
         """SIGCONT after :meth:`pause`."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGCONT)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.kill()
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
