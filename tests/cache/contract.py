@@ -22,7 +22,7 @@ def run(policy: EvictionPolicy, operations: list[tuple[str, str]], capacity: int
                 policy.on_hit(key)
             continue
         if key not in resident and len(resident) >= capacity:
-            victim = policy.victim()
+            victim = policy.victim(key)
             assert victim in resident, "the victim must be resident"
             policy.forget(victim)
             resident.discard(victim)

@@ -1,46 +1,75 @@
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contextual_avatar.cache import HybridPolicy, LRUPolicy, belady_hits, policy_hits
+from contextual_avatar.cache import (
+    HybridPolicy,
+    LFUPolicy,
+    LRUPolicy,
+    belady_hits,
+    policy_hits,
+)
 from tests.cache.contract import PolicyContract
 
 
 class TestHybridPolicy(PolicyContract):
     policy_cls = HybridPolicy
 
-    def test_non_frontier_chunks_go_first(self):
+    def test_without_returns_every_other_document_is_stale(self):
         p = HybridPolicy()
-        for k in ["a:0", "a:1", "b:0", "a:2"]:
+        for k in ["a:0", "a:1", "b:0", "b:1"]:
             p.on_admit(k)
-        # b:0 is older than a:1 but is b's frontier; a:0 is the oldest non-frontier.
-        assert p.victim() == "a:0"
+        # No document has come back yet: a is stale, its least recent key goes (LRU).
+        assert p.stale_after() == 0
+        assert p.victim("b:2") == "a:0"
 
-    def test_loop_rule_keeps_the_group_left_longest_ago(self):
+    def test_learns_the_return_gap_from_documents_that_come_back(self):
         p = HybridPolicy()
-        for k in ["a:0", "b:0", "c:0"]:
+        for k in ["a:0", "b:0", "c:0", "a:0"]:
             p.on_admit(k)
-        # Only frontiers left; the current group is c, the loop rule gives up b (left last).
-        assert p.victim() == "b:0"
+        # a came back after 3 uses, so documents idle that long are still live threads.
+        assert p.stale_after() == 3
 
-    def test_wrong_loop_evictions_shift_to_recency(self):
+    def test_live_thread_replaces_its_most_used_key(self):
         p = HybridPolicy()
-        for _ in range(3):
-            for k in ["a:0", "b:0", "c:0"]:
-                p.on_admit(k)
-            v = p.victim()
-            p.forget(v)
-            p.on_admit(v)  # the evicted key comes straight back: the rule was wrong
-        assert p.loop_weight < 0.5
+        for k in ["a:0", "b:0", "c:0", "a:0", "a:1", "a:1", "a:1", "b:0"]:
+            p.on_admit(k)
+        # All three threads are live; a moves on to a new chunk and gives up the one
+        # it has used most (a:1, three times), not another thread's chunk.
+        assert p.victim("a:2") == "a:1"
+
+    def test_a_document_without_keys_takes_the_least_used_key(self):
+        p = HybridPolicy()
+        for k in ["a:0", "b:0", "c:0", "a:0", "b:0", "c:0", "c:0"]:
+            p.on_admit(k)
+        # d holds nothing; every thread is live: the least used key goes (a:0 and b:0
+        # are used twice, a:0 less recently).
+        assert p.victim("d:0") == "a:0"
+
+    def test_idle_thread_goes_before_live_ones(self):
+        p = HybridPolicy()
+        for k in ["a:0", "b:0", "a:0", "b:0", "c:0", "c:1", "b:0", "c:1", "b:0"]:
+            p.on_admit(k)
+        # Largest return gap is 3 (c:1 -> b:0 ... c:1); a was last used 7 uses ago.
+        assert p.victim("b:1") == "a:0"
+
+    def test_unknown_incoming_key_falls_back_to_least_used(self):
+        p = HybridPolicy()
+        for k in ["a:0", "b:0", "a:0", "b:0", "a:1"]:
+            p.on_admit(k)
+        assert p.victim() == "a:1"
 
     def test_state_round_trip(self):
         p = HybridPolicy()
-        for k in ["a:0", "b:0", "c:0", "a:1"]:
+        for k in ["a:0", "b:0", "c:0", "a:1", "b:0", "a:1"]:
             p.on_admit(k)
-        q = HybridPolicy.from_state(p.state())
+        q = HybridPolicy.from_state(json.loads(json.dumps(p.state())))
         assert q.state() == p.state()
-        assert q.victim() == p.victim()
+        for incoming in (None, "a:2", "b:1", "d:0"):
+            assert q.victim(incoming) == p.victim(incoming)
 
 
 docs = st.sampled_from("abc")
@@ -61,3 +90,24 @@ def test_round_robin_meeting_beats_lru():
     hybrid = sum(policy_hits(trace, 3, HybridPolicy()))
     lru = sum(policy_hits(trace, 3, LRUPolicy()))
     assert hybrid > lru
+
+
+def test_round_robin_meeting_beats_lfu_when_threads_outnumber_slots():
+    # Three threads, two slots: LRU and LFU thrash; the hybrid keeps live threads' places.
+    trace = []
+    for step in range(5):
+        for d in "abc":
+            trace += [f"{d}:{step}", f"{d}:{step}", f"{d}:{step}"]
+    hybrid = sum(policy_hits(trace, 2, HybridPolicy()))
+    assert hybrid >= sum(policy_hits(trace, 2, LFUPolicy()))
+    assert hybrid >= sum(policy_hits(trace, 2, LRUPolicy()))
+
+
+def test_drifting_conversation_matches_lru():
+    # One conversation walking through documents that never come back: no thread is
+    # live, so the hybrid evicts like LRU.
+    trace = [f"{d}:{i // 2}" for d in "abcdef" for i in range(8)]
+    for capacity in (1, 2, 3, 5):
+        assert policy_hits(trace, capacity, HybridPolicy()) == policy_hits(
+            trace, capacity, LRUPolicy()
+        )

@@ -1,35 +1,46 @@
-"""The hybrid policy: document-aware recency that adapts to looping conversations.
+"""The hybrid policy: document-aware, thread-aware eviction for conversations.
 
 Why not a better formula over keys alone: on CoQA replays the needed chunk follows the
 *conversation*, and a conversation lives in one document. In a meeting that interleaves
 three conversations (A1-3, B1-3, C1-3, A4-6, ...) the document that comes back next is
 the one left longest ago, exactly the one LRU evicts (the classic loop that defeats
-LRU). ARC and aged LFU do not fix it on this data (LFU is worst); see ``docs/cache.md``.
+LRU), while in one conversation that drifts from document to document the old ones
+never come back. ARC and aged LFU do not fix it on this data; see ``docs/cache.md``.
 
-The rule, in two tiers:
+The victim is chosen knowing the key about to be admitted (its document ``d``):
 
-1. Each group (document, by default the chunk id before its last ``:``) keeps its most
-   recently used key, its *frontier*, where the conversation will most likely resume.
-   Non-frontier keys go first, least recently used first.
-2. When only frontiers are left, one other group must give up its frontier. Either the
-   least recently used group (recency, right for topic drift) or the most recently
-   left one (right for round-robin loops). A ghost list remembers which rule evicted
-   each key; when a ghost is requested again that rule was wrong, and the choice
-   moves away from it (ARC-style adaptation, with LeCaR's regret idea).
+1. **Stale threads first.** The policy learns how long a conversation thread stays
+   away before it returns: every time a document is used again after other documents
+   were used in between, the gap (in uses) is recorded. A document idle for longer
+   than the largest recent return gap is *stale*; its keys go first, least recently
+   used first. With no return seen yet (one conversation drifting through documents)
+   every other document is stale, so the policy behaves like LRU.
+2. **Replace within the thread.** Otherwise every resident document is a live thread
+   that will be back. If ``d`` already holds keys and either its most used key has been
+   used at least twice or ``d`` holds its fair share (resident keys / documents), ``d``
+   gives up its *most* used key (ties: least recent). A conversation asks a few
+   questions about a chunk and then moves on, so the chunk it has used most is the one
+   it has finished with; the other threads keep their places.
+3. **Least used overall** (ties: least recent), as LFU without ageing.
+
+The per-eviction study behind it (what Belady's optimum evicts that LRU and the first
+hybrid kept) is in ``docs/cache.md``.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from contextual_avatar.cache._policy import EvictionPolicy
 
-__all__ = ["DEFAULT_GHOSTS", "HybridPolicy", "document_of"]
+__all__ = ["DEFAULT_RETURN_GAPS", "HybridPolicy", "document_of"]
 
-DEFAULT_GHOSTS = 16
-_STEP = 0.25
+#: Recent return gaps remembered to decide when a thread is stale.
+DEFAULT_RETURN_GAPS = 8
+#: Groups whose last use is remembered (resident ones always are).
+_GROUPS_KEPT = 64
 
 
 def document_of(key: str) -> str:
@@ -38,86 +49,108 @@ def document_of(key: str) -> str:
 
 
 class HybridPolicy(EvictionPolicy):
-    """Frontier-protecting, loop-adaptive recency over groups of keys."""
+    """Stale threads first, then replacement within the incoming key's thread, then LFU."""
 
     def __init__(
         self,
         *,
         group: Callable[[str], str] = document_of,
-        ghosts: int = DEFAULT_GHOSTS,
+        return_gaps: int = DEFAULT_RETURN_GAPS,
     ) -> None:
         """Create an empty policy.
 
         Args:
             group: Maps a key to its group (default: the chunk's document).
-            ghosts: Evicted keys remembered to learn which rule was wrong.
+            return_gaps: Recent return gaps kept to learn how long a live thread stays
+                away (the largest of them is the staleness limit).
         """
         super().__init__()
+        if return_gaps < 1:
+            raise ValueError(f"return_gaps must be >= 1, got {return_gaps}")
         self._group = group
-        self._ghost_cap = ghosts
-        self._ghosts: OrderedDict[str, str] = OrderedDict()
-        # Weight of the loop rule (evict the most recently left group); 0.5 = undecided,
-        # and ties go to the loop rule, which the meeting replays favour.
-        self.loop_weight = 0.5
+        self._counts: dict[str, int] = {}
+        self._last: dict[str, int] = {}  # group -> clock of its last use
+        self._gaps: deque[int] = deque(maxlen=return_gaps)
+        self._clock = 0
 
     def _use(self, key: str) -> None:
+        self._clock += 1
+        group = self._group(key)
+        last = self._last.get(group)
+        if last is not None and self._clock - last > 1:
+            self._gaps.append(self._clock - last)
+        self._last.pop(group, None)
+        self._last[group] = self._clock  # dicts keep insertion order: oldest first
+        if len(self._last) > _GROUPS_KEPT:
+            resident = {self._group(k) for k in self._order} | {group}
+            for old in [g for g in self._last if g not in resident][
+                : len(self._last) - _GROUPS_KEPT
+            ]:
+                del self._last[old]
+        self._counts[key] = self._counts.get(key, 0) + 1
         self._order.move_to_end(key)
 
     def on_admit(self, key: str) -> None:
-        """Admit (or hit) ``key``; a ghost coming back corrects the rule that evicted it."""
-        if key in self._order:
-            self.on_hit(key)
-            return
-        rule = self._ghosts.pop(key, None)
-        if rule == "loop":
-            self.loop_weight = max(0.0, self.loop_weight - _STEP)
-        elif rule == "recency":
-            self.loop_weight = min(1.0, self.loop_weight + _STEP)
-        self._order[key] = None
+        """Admit (or hit) ``key``."""
+        if key not in self._order:
+            self._order[key] = None
+            self._counts[key] = 0
         self._use(key)
 
     def on_hit(self, key: str) -> None:
-        """Refresh recency."""
+        """Count a use and refresh recency."""
         self._use(key)
 
-    def _frontiers(self) -> dict[str, str]:
-        front: dict[str, str] = {}
-        for key in self._order:  # ordered by recency, so the last one per group wins
-            front[self._group(key)] = key
-        return front
+    def forget(self, key: str) -> None:
+        """Drop the key and its count (its group's last use is kept, to see it return)."""
+        super().forget(key)
+        self._counts.pop(key, None)
 
-    def victim(self) -> str:
-        """See the module docstring for the two tiers.
+    def stale_after(self) -> int:
+        """Uses after which an idle group counts as stale (0 before any return)."""
+        return max(self._gaps, default=0)
 
-        Call it only to evict: it records the victim as a ghost.
+    def victim(self, incoming: str | None = None) -> str:
+        """See the module docstring for the three steps.
+
+        Args:
+            incoming: The key about to be admitted (``None``: unknown, step 2 is
+                skipped).
         """
-        front = self._frontiers()
-        protected = set(front.values())
-        for key in self._order:  # least recent first
-            if key not in protected:
+        target = None if incoming is None else self._group(incoming)
+        limit = self.stale_after()
+        groups = [self._group(k) for k in self._order]  # least recent key first
+        for key, group in zip(self._order, groups, strict=True):
+            if group != target and self._clock - self._last[group] > limit:
                 return key
-        current = self._group(next(reversed(self._order)))
-        others = [k for k in self._order if self._group(k) != current] or list(self._order)
-        if self.loop_weight >= 0.5:
-            key, rule = others[-1], "loop"
-        else:
-            key, rule = others[0], "recency"
-        self._ghosts[key] = rule
-        self._ghosts.move_to_end(key)
-        while len(self._ghosts) > self._ghost_cap:
-            self._ghosts.popitem(last=False)
-        return key
+        rank = {key: i for i, key in enumerate(self._order)}
+        if target is not None:
+            mine = [k for k, g in zip(self._order, groups, strict=True) if g == target]
+            if mine:
+                used = min(mine, key=lambda k: (-self._counts[k], rank[k]))
+                share = len(self._order) // len(set(groups) | {target})
+                if self._counts[used] >= 2 or len(mine) >= max(1, share):
+                    return used
+        return min(self._order, key=lambda k: (self._counts[k], rank[k]))
+
+    def count(self, key: str) -> int:
+        """Uses of a resident key since it was admitted."""
+        return self._counts[key]
 
     def state(self) -> dict[str, Any]:
-        """Order, ghosts and the learned weight."""
+        """Order, counts, the groups' last uses, the return gaps and the clock."""
         return {
             **super().state(),
-            "ghosts": list(self._ghosts.items()),
-            "loop_weight": self.loop_weight,
+            "counts": self._counts,
+            "last": self._last,
+            "gaps": list(self._gaps),
+            "clock": self._clock,
         }
 
     def load(self, state: dict[str, Any]) -> None:
         """Replace this policy's state with one from :meth:`state`."""
         super().load(state)
-        self._ghosts = OrderedDict((str(k), str(v)) for k, v in state.get("ghosts", ()))
-        self.loop_weight = float(state.get("loop_weight", 0.5))
+        self._counts = {str(k): int(v) for k, v in state.get("counts", {}).items()}
+        self._last = {str(k): int(v) for k, v in state.get("last", {}).items()}
+        self._gaps = deque((int(g) for g in state.get("gaps", ())), maxlen=self._gaps.maxlen)
+        self._clock = int(state.get("clock", 0))

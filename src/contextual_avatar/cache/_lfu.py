@@ -58,8 +58,8 @@ class LFUPolicy(LRUPolicy):
         super().forget(key)
         self._counts.pop(key, None)
 
-    def victim(self) -> str:
-        """Lowest count; among equals the least recently used."""
+    def victim(self, incoming: str | None = None) -> str:
+        """Lowest count; among equals the least recently used (``incoming`` unused)."""
         rank = {key: i for i, key in enumerate(self._order)}
         return min(self._order, key=lambda k: (self._counts[k], rank[k]))
 

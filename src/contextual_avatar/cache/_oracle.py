@@ -40,7 +40,7 @@ def policy_hits(
 
     def admit(key: str) -> None:
         if key not in resident and len(resident) >= capacity:
-            victim = policy.victim()
+            victim = policy.victim(key)
             policy.forget(victim)
             resident.discard(victim)
         policy.on_admit(key)

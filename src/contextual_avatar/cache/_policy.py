@@ -51,8 +51,13 @@ class EvictionPolicy:
         """Drop a key (evicted or invalidated)."""
         self._order.pop(key, None)
 
-    def victim(self) -> str:
-        """The key to evict next."""
+    def victim(self, incoming: str | None = None) -> str:
+        """The key to evict next.
+
+        Args:
+            incoming: The key whose admission needs the room, when known (policies
+                may use it, e.g. to evict from the same document).
+        """
         raise NotImplementedError
 
     def state(self) -> dict[str, Any]:
@@ -74,8 +79,8 @@ class EvictionPolicy:
 class FIFOPolicy(EvictionPolicy):
     """Evict the key admitted first."""
 
-    def victim(self) -> str:
-        """The oldest admitted key."""
+    def victim(self, incoming: str | None = None) -> str:
+        """The oldest admitted key (``incoming`` is not used)."""
         return next(iter(self._order))
 
 

@@ -203,7 +203,7 @@ class RedisChunkStore:
             for entry in entries:
                 key = entry.chunk.id
                 if key not in resident and len(resident) >= self.capacity:
-                    victim = policy.victim()
+                    victim = policy.victim(key)
                     policy.forget(victim)
                     resident.discard(victim)
                     evicted.append(victim)

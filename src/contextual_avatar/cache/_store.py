@@ -116,7 +116,7 @@ class MemoryChunkStore:
         for entry in entries:
             key = entry.chunk.id
             if key not in state.entries and len(state.entries) >= self.capacity:
-                victim = state.policy.victim()
+                victim = state.policy.victim(key)
                 state.policy.forget(victim)
                 del state.entries[victim]
                 evicted.append(victim)
