@@ -3,7 +3,13 @@
 It needs no key and no network, and it never invents: every word of an answer is a
 sentence from a cited chunk. Sentences are ranked by a mix of embedding similarity to
 the question (alone and with the previous turn, so "and for children?" keeps its topic)
-and word overlap with it.
+and word overlap with it. A conversation reads its document forward, so a sentence
+just after the one quoted last turn gets a small bonus.
+
+By default it reads only the best chunk: retrieval ranks chunks with the conversation's
+state (its document focus, the previous question), which picks the right passage more
+often than sentence scores across chunks do (CoQA: 38% of turns answered against 33%
+when reading the best three; ``benchmarks/cost_savings.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +52,15 @@ _STOP = frozenset(
 
 NOT_FOUND = "I could not find that in the uploaded material."
 
+# Sentence score = dense similarity + _LEXICAL x share of the question's terms held
+# + _RETRIEVAL x the chunk's retrieval score (+ _FOLLOWS if it follows the last quote).
+_LEXICAL = 1.0
+_RETRIEVAL = 0.1
+_FOLLOWS = 0.1
+# "Just after the last quote": starts within this many characters of its end.
+_FOLLOWS_WITHIN = 300
+_REPEAT_PENALTY = 0.3
+
 
 def _stem(word: str) -> str:
     """A crude suffix stripper: enough to match "tickets" with "ticket", "costs" with "cost"."""
@@ -81,7 +96,7 @@ class ExtractiveResponder:
         *,
         count_tokens: TokenCounter,
         max_sentences: int = 2,
-        context_chunks: int = 3,
+        context_chunks: int = 1,
     ) -> None:
         """Create the answerer.
 
@@ -125,9 +140,7 @@ class ExtractiveResponder:
         previous = history[-1].question if history else ""
         scores = self._score(question, previous, sentences, chunks)
         if history:
-            # Do not repeat the last answer: a follow-up asks for something new.
-            said = history[-1].answer
-            scores -= np.array([0.3 * (_squash(s.text) in said) for s in sentences], np.float32)
+            scores += self._continuity(history[-1].answer, sentences, chunks)
         best = int(np.argmax(scores))
         chosen = [best]
         if self._max_sentences > 1:
@@ -148,6 +161,29 @@ class ExtractiveResponder:
         usage = TokenUsage(prompt_tokens, self._count(text))
         return Reply(text, merge_refs(refs), usage, 0.0, self.model)
 
+    @staticmethod
+    def _continuity(
+        said: str, sentences: Sequence[_Sentence], chunks: Sequence[ScoredChunk]
+    ) -> npt.NDArray[np.float32]:
+        """Penalise repeating the last answer; favour the sentences just after it."""
+        quoted = [_squash(s.text) in said for s in sentences]
+        ends = {
+            (chunks[s.chunk_index].chunk.doc_id, chunks[s.chunk_index].chunk.offset + s.end)
+            for s, q in zip(sentences, quoted, strict=True)
+            if q
+        }
+        adjust = np.zeros(len(sentences), dtype=np.float32)
+        for i, (s, q) in enumerate(zip(sentences, quoted, strict=True)):
+            chunk = chunks[s.chunk_index].chunk
+            start = chunk.offset + s.start
+            if q:
+                adjust[i] -= _REPEAT_PENALTY
+            elif any(
+                doc == chunk.doc_id and 0 <= start - end <= _FOLLOWS_WITHIN for doc, end in ends
+            ):
+                adjust[i] += _FOLLOWS
+        return adjust
+
     def _score(
         self,
         question: str,
@@ -166,9 +202,9 @@ class ExtractiveResponder:
             dtype=np.float32,
         )
         retrieval = np.array([chunks[s.chunk_index].score for s in sentences], dtype=np.float32)
-        combined: npt.NDArray[np.float32] = (dense + 0.5 * lexical + 0.1 * retrieval).astype(
-            np.float32
-        )
+        combined: npt.NDArray[np.float32] = (
+            dense + _LEXICAL * lexical + _RETRIEVAL * retrieval
+        ).astype(np.float32)
         return combined
 
     def _vectors(
