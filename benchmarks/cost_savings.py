@@ -20,6 +20,13 @@ half. Savings at that threshold count every large-tier turn at gpt-4o's full pri
 ASSUME THE LARGE MODEL ANSWERS THOSE TURNS CORRECTLY. Completion length is fixed
 (``--completion-tokens``) for every arm, so only prompts and prices differ.
 
+``--live`` runs both real tiers instead (any litellm models: with provider keys in the
+environment, or an OpenAI-compatible ``--api-base``), scores both against gold with token
+F1 and reports RouteLLM's APGR (average performance gap recovered over strong-model shares
+0-100%), the strong-model share needed to recover 50% / 80% of the gap, and the saving at
+95% of the large tier's quality. Tokens are the models' own; USD uses ``--price-as``
+models from litellm's map. It writes ``cost_savings_live.json`` and is not part of CI.
+
 Also measured: time to first token of the local SmolLM2-135M (llama.cpp server) against
 prompt size, cold and with the prompt prefix reused, which is what small cached prompts buy.
 
@@ -31,7 +38,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import math
 import re
 import string
 import sys
@@ -214,6 +223,126 @@ def judge(
     }
 
 
+# -- live: both real tiers ---------------------------------------------------------------
+
+
+def pgr_curve(
+    scores: list[float], weak: list[float], strong: list[float], *, steps: int = 20
+) -> list[tuple[float, float | None]]:
+    """(strong share, performance gap recovered) as the router sends more turns large.
+
+    The router's order is its evidence: the turns with the least evidence go to the large
+    tier first. PGR is ``(perf - perf_weak) / (perf_strong - perf_weak)``; ``None`` when
+    the two tiers perform the same (there is no gap to recover).
+    """
+    n = len(scores)
+    order = sorted(range(n), key=lambda i: scores[i])  # least evidence first -> large
+    gap = (sum(strong) - sum(weak)) / max(1, n)
+    curve: list[tuple[float, float | None]] = []
+    for k in range(steps + 1):
+        share = k / steps
+        n_large = math.floor(share * n + 1e-9)  # never more large turns than the share
+        large = set(order[:n_large])
+        perf = sum(strong[i] if i in large else weak[i] for i in range(n)) / max(1, n)
+        pgr = None if abs(gap) < 1e-12 else (perf - sum(weak) / max(1, n)) / gap
+        curve.append((share, pgr))
+    return curve
+
+
+def apgr(curve: list[tuple[float, float | None]]) -> float | None:
+    """Area under the PGR curve over strong shares 0-1 (trapezoids); ``None`` without a gap."""
+    if any(p is None for _, p in curve):
+        return None
+    pts = [(x, float(p)) for x, p in curve if p is not None]
+    return sum((x1 - x0) * (p0 + p1) / 2 for (x0, p0), (x1, p1) in itertools.pairwise(pts))
+
+
+def share_for_pgr(curve: list[tuple[float, float | None]], target: float) -> float | None:
+    """Smallest strong-model share whose PGR reaches ``target`` (RouteLLM's CPT)."""
+    return next((x for x, p in curve if p is not None and p >= target), None)
+
+
+async def tier_replies(
+    model: str, api_base: str | None, turns: list[Turned], max_tokens: int
+) -> list[Any]:
+    """Every turn answered by one real model through the library's litellm client."""
+    cfg = LLMConfig(
+        model=model,
+        api_base=api_base,
+        max_output_tokens=max_tokens,
+        # Prices do not matter here (USD comes from --price-as); registering zero keeps
+        # litellm from failing on a model its map lacks.
+        input_usd_per_mtok=0,
+        output_usd_per_mtok=0,
+    )
+    responder = LiteLLMResponder(
+        cfg, routing=RoutingConfig(timeout_s=300, first_token_timeout_s=300)
+    )
+    out: list[Any] = []
+    history: dict[str, list[Turn]] = {}
+    for i, t in enumerate(turns):
+        hist = history.setdefault(t.session, [])
+        out.append(
+            await responder.respond(t.question, context=list(t.answer.context), history=hist)
+        )
+        hist.append(Turn(t.question, t.gold))
+        print(f"  {model}: {i + 1}/{len(turns)}", file=sys.stderr, end="\r")
+    print(file=sys.stderr)
+    return out
+
+
+async def live(
+    args: argparse.Namespace, turns: list[Turned], router: SimilarityRouter
+) -> dict[str, Any]:
+    """Both tiers answer the same turns; the router's evidence order is judged by APGR."""
+    turns = turns[: args.live_turns] if args.live_turns else turns
+    small_replies = await tier_replies(args.small_model, args.api_base, turns, args.live_max_tokens)
+    large_replies = await tier_replies(args.large_model, args.api_base, turns, args.live_max_tokens)
+    weak = [f1(r.text, t.gold) for r, t in zip(small_replies, turns, strict=True)]
+    strong = [f1(r.text, t.gold) for r, t in zip(large_replies, turns, strict=True)]
+    scores = [router.evidence_score(evidence(t)) for t in turns]
+    curve = pgr_curve(scores, weak, strong)
+    price_small, price_large = (model_prices(m) for m in args.price_as.split(","))
+
+    def usd(replies: list[Any], prices: Any) -> list[float]:
+        return [prices.cost(r.tokens.prompt, r.tokens.completion, 0) for r in replies]
+
+    cost_small, cost_large = usd(small_replies, price_small), usd(large_replies, price_large)
+    n = len(turns)
+    perf_strong = sum(strong) / max(1, n)
+    order = sorted(range(n), key=lambda i: scores[i])
+    at_95: dict[str, float] | None = None
+    for k in range(n + 1):
+        large = set(order[:k])
+        perf = sum(strong[i] if i in large else weak[i] for i in range(n)) / max(1, n)
+        if perf >= 0.95 * perf_strong:
+            cost = sum(cost_large[i] if i in large else cost_small[i] for i in range(n))
+            at_95 = {
+                "strong_share": k / max(1, n),
+                "quality_vs_large": perf / perf_strong if perf_strong else 1.0,
+                "saved_vs_always_large": 1 - cost / max(1e-12, sum(cost_large)),
+            }
+            break
+    return {
+        "turns": n,
+        "small_model": args.small_model,
+        "large_model": args.large_model,
+        "priced_as": args.price_as,
+        "small_f1": sum(weak) / max(1, n),
+        "large_f1": perf_strong,
+        "apgr": apgr(curve),
+        "strong_share_for_pgr_50": share_for_pgr(curve, 0.5),
+        "strong_share_for_pgr_80": share_for_pgr(curve, 0.8),
+        "at_95_percent_of_large": at_95,
+        "pgr_curve": curve,
+        "prompt_tokens_per_turn": sum(r.tokens.prompt for r in large_replies) / max(1, n),
+        "examples": [
+            {"q": t.question, "gold": t.gold, "small": a.text, "large": b.text}
+            for t, a, b in list(zip(turns, small_replies, large_replies, strict=True))[:5]
+        ],
+    }
+
+
 # -- local model -----------------------------------------------------------------------------
 
 
@@ -232,7 +361,7 @@ async def local_answers(
         cfg, routing=RoutingConfig(timeout_s=300, first_token_timeout_s=300)
     )
     step = max(1, len(turns) // limit)
-    out = []
+    out: list[tuple[int, str]] = []
     history: dict[str, list[Turn]] = {}
     for i, t in enumerate(turns):
         hist = history.setdefault(t.session, [])
@@ -317,13 +446,22 @@ async def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
     ap.add_argument("--no-local", action="store_true", help="skip the local model")
     ap.add_argument(
-        "--live", action="store_true", help="run both real API tiers (needs keys; not in CI)"
+        "--live",
+        action="store_true",
+        help="run both real tiers (needs keys or --api-base; not in CI)",
     )
+    ap.add_argument("--small-model", default=SMALL, help="--live: litellm name of the small tier")
+    ap.add_argument("--large-model", default=LARGE, help="--live: litellm name of the large tier")
+    ap.add_argument("--api-base", default=None, help="--live: OpenAI-compatible server for both")
+    ap.add_argument("--live-turns", type=int, default=0, help="--live: held-out turns (0: all)")
+    ap.add_argument("--live-max-tokens", type=int, default=64)
+    ap.add_argument(
+        "--price-as",
+        default=f"{SMALL},{LARGE}",
+        help="--live: litellm price-map models, small,large",
+    )
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
     args = ap.parse_args(argv)
-    if args.live:
-        raise SystemExit(
-            "--live needs provider keys and is not implemented in this run; see docs/routing.md"
-        )
 
     rp = Replay(passages=args.passages, conversations=args.conversations)
     await rp.prepare()
@@ -354,6 +492,17 @@ async def main(argv: list[str] | None = None) -> None:
     router_f, cal_f = calibrate(full, success_full, calib)
     held_c = judge(cached, success_cached, router_c, held)
     held_f = judge(full, success_full, router_f, held)
+
+    if args.live:
+        held_turns = [t for t in cached if t.conversation in held]
+        live_result = {
+            "command": "python benchmarks/cost_savings.py " + " ".join(argv or sys.argv[1:]),
+            **await live(args, held_turns, router_c),
+        }
+        print_live(live_result)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "cost_savings_live.json").write_text(json.dumps(live_result, indent=2))
+        return
 
     def mask(turns: list[Turned], router: SimilarityRouter | None) -> list[bool]:
         if router is None:
@@ -431,9 +580,26 @@ async def main(argv: list[str] | None = None) -> None:
             result["ttft_local"] = await ttft(server, sizes, args.ttft_reps)
 
     print_table(result)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "cost_savings.json").write_text(json.dumps(result, indent=2, default=float))
-    plot(result)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cost_savings.json").write_text(json.dumps(result, indent=2, default=float))
+    plot(result, args.out)
+
+
+def print_live(r: dict[str, Any]) -> None:
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.0%}"
+
+    print(
+        f"\nlive: {r['turns']} held-out turns, small={r['small_model']}, large={r['large_model']}"
+    )
+    print(f"token F1: small {r['small_f1']:.3f}, large {r['large_f1']:.3f}")
+    apgr_text = "n/a (no gap between the tiers)" if r["apgr"] is None else f"{r['apgr']:.3f}"
+    print(f"APGR {apgr_text}; strong share for 50% / 80% of the gap: "
+          f"{pct(r['strong_share_for_pgr_50'])} / {pct(r['strong_share_for_pgr_80'])}")  # fmt: skip
+    at = r["at_95_percent_of_large"]
+    if at:
+        print(f"at 95% of the large tier's F1: {at['strong_share']:.0%} of turns large, "
+              f"{at['saved_vs_always_large']:.1%} saved vs always large (priced as {r['priced_as']})")  # fmt: skip
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -477,7 +643,7 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"NOTE: {r['assumption']}")
 
 
-def plot(r: dict[str, Any]) -> None:
+def plot(r: dict[str, Any], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -507,7 +673,7 @@ def plot(r: dict[str, Any]) -> None:
         axes[1].set_title("SmolLM2-135M, llama.cpp, this machine")
         axes[1].legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "cost_savings.png", dpi=110)
+    fig.savefig(out / "cost_savings.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""The cost benchmark's ``--live`` mode: RouteLLM's APGR, and both real tiers via litellm."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from benchmarks.cost_savings import apgr, main, pgr_curve, share_for_pgr
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contextual_avatar.testing import LLMServer
+
+quality = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+@st.composite
+def tiers(draw: st.DrawFn) -> tuple[list[float], list[float]]:
+    """Per-turn F1 of a weak and a strong tier; the strong one better on average."""
+    n = draw(st.integers(min_value=1, max_value=30))
+    weak = draw(st.lists(quality, min_size=n, max_size=n))
+    strong = draw(st.lists(quality, min_size=n, max_size=n))
+    if sum(strong) - sum(weak) < 1e-3:
+        weak, strong = [0.0] * n, [max(x, 0.5) for x in strong]
+    return weak, strong
+
+
+@given(tiers())
+def test_pgr_runs_from_no_gap_recovered_to_all_of_it(pair: tuple[list[float], list[float]]) -> None:
+    weak, strong = pair
+    curve = pgr_curve([random.random() for _ in weak], weak, strong)
+    assert curve[0] == (0.0, pytest.approx(0.0, abs=1e-9))
+    assert curve[-1][0] == 1.0
+    assert curve[-1][1] == pytest.approx(1.0)
+
+
+@given(tiers(), st.randoms(use_true_random=False))
+def test_the_oracle_router_has_the_highest_apgr(
+    pair: tuple[list[float], list[float]], rnd: random.Random
+) -> None:
+    # Evidence = how much the weak tier loses nothing: sending the turns where the strong
+    # tier gains most to it first is optimal at every share, so no order beats it.
+    weak, strong = pair
+    oracle = apgr(pgr_curve([w - s for w, s in zip(weak, strong, strict=True)], weak, strong))
+    other = apgr(pgr_curve([rnd.random() for _ in weak], weak, strong))
+    assert oracle is not None and other is not None
+    assert oracle >= other - 1e-9
+
+
+def test_no_gap_means_no_apgr() -> None:
+    curve = pgr_curve([0.1, 0.9], [0.5, 0.5], [0.5, 0.5])
+    assert apgr(curve) is None
+    assert share_for_pgr(curve, 0.5) is None
+
+
+def test_cpt_is_the_first_share_reaching_the_target() -> None:
+    # Turn 0 is where the strong tier helps; a router giving it the least evidence
+    # recovers the whole gap by sending half the turns large.
+    curve = pgr_curve([0.0, 1.0], weak=[0.0, 1.0], strong=[1.0, 1.0])
+    assert share_for_pgr(curve, 1.0) == 0.5
+    # PGR is 0 below a share of 0.5 and 1 from it: on the 21-point grid the trapezoids
+    # give 0.5 (the upper half) + 0.025 (the step between 0.45 and 0.5).
+    assert apgr(curve) == pytest.approx(0.525)
+
+
+@pytest.mark.slow
+async def test_live_mode_answers_with_both_real_tiers(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # Both tiers are the local SmolLM2 (no key here): the point is the real litellm path.
+    await main(
+        [
+            "--live",
+            "--passages", "2",
+            "--conversations", "2",
+            "--live-turns", "2",
+            "--live-max-tokens", "8",
+            "--small-model", llm_server.model,
+            "--large-model", llm_server.model,
+            "--api-base", llm_server.api_base,
+            "--out", str(tmp_path),
+        ]
+    )  # fmt: skip
+    result = json.loads((tmp_path / "cost_savings_live.json").read_text())
+    assert result["turns"] == 2
+    assert result["prompt_tokens_per_turn"] > 50
+    assert all(ex["small"] and ex["large"] for ex in result["examples"])
+    assert 0.0 <= result["small_f1"] <= 1.0
+    assert len(result["pgr_curve"]) == 21
+    assert not (tmp_path / "cost_savings.json").exists()
