@@ -6,6 +6,16 @@ decrease as soon as it is at least ``min_change`` (relative) and an increase onl
 it is that large and ``increase_hold_s`` has passed since the last change; a ladder step
 (resolution or frame rate) is applied at once. Frame-rate rungs below the source rate
 are met by dropping source frames evenly.
+
+With ``flat_when_link_limited=True``, while the controller reports the link as the limit
+(:attr:`RateDecision.link_limited`, set by an over-use) each video retarget also switches
+SVT-AV1 to flat prediction: its temporal hierarchy puts a base-layer frame of 3-5x the
+mean size on the wire every 4th frame, and on a link running at 80 % of its capacity one
+such frame queues for more than 100 ms. The hierarchy returns with the first retarget
+once the target has outgrown the congested rate; the switch rides on a reopen that
+happens anyway. Measured on the benchmark traces (``docs/codecs.md``) it raises link
+utilisation but does not remove the late recoveries, which scene-cut frames and reopen
+keyframes cause as well, so it is off by default.
 """
 
 from __future__ import annotations
@@ -32,7 +42,8 @@ class SenderEvent:
 
     Parameters:
         time_s: When.
-        what: ``"video_bitrate"``, ``"audio_bitrate"`` or ``"resolution"``.
+        what: ``"video_bitrate"``, ``"audio_bitrate"``, ``"resolution"`` or
+            ``"temporal_layers"`` (SVT-AV1 hierarchy switched on or off).
         before: Old value (bits/s, or ``"WxH@fps"``).
         after: New value.
     """
@@ -54,6 +65,7 @@ class AdaptiveSender:
         audio: OpusEncoder | None = None,
         min_change: float = 0.1,
         increase_hold_s: float = 1.0,
+        flat_when_link_limited: bool = False,
     ) -> None:
         """Create the sender.
 
@@ -64,6 +76,9 @@ class AdaptiveSender:
             audio: The Opus encoder, if the call has audio.
             min_change: Smallest relative bitrate change worth a retarget.
             increase_hold_s: Minimum time between a change and a following increase.
+            flat_when_link_limited: Code SVT-AV1 without temporal layers while the
+                controller reports the link as the limit (see the module docstring;
+                off by default).
 
         Raises:
             CodecError: Invalid settings.
@@ -77,6 +92,7 @@ class AdaptiveSender:
         self._source_fps = source_fps
         self._min_change = min_change
         self._increase_hold = increase_hold_s
+        self._flat_when_limited = flat_when_link_limited
         self._last_video_change = -1e9
         self._credit = 0.0  # frame-rate decimation accumulator
         self.events: list[SenderEvent] = []
@@ -120,6 +136,12 @@ class AdaptiveSender:
             and now - self._last_video_change >= self._increase_hold
         )
         if down or up or (changed and target != current):
+            layers = not (self._flat_when_limited and decision.link_limited)
+            if enc.codec == "av1" and layers != enc.temporal_layers:
+                enc.set_temporal_layers(layers)
+                self.events.append(
+                    SenderEvent(now, "temporal_layers", str(not layers), str(layers))
+                )
             enc.set_bitrate(target)
             self.events.append(SenderEvent(now, "video_bitrate", str(current), str(target)))
             changed = True

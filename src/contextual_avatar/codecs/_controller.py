@@ -59,6 +59,9 @@ class RateDecision:
         loss: Loss fraction over the last half second.
         acked_bps: Measured receive rate.
         queue_delay_s: Estimated standing queue (one-way delay above its minimum).
+        link_limited: The target sits near a capacity measured at the last over-use
+            (from that over-use until the target grows past 1.5x the rate measured
+            then): frames larger than the mean would queue on the link.
     """
 
     time_s: float
@@ -73,6 +76,7 @@ class RateDecision:
     loss: float
     acked_bps: int
     queue_delay_s: float
+    link_limited: bool = False
 
 
 class BitrateController:
@@ -365,4 +369,5 @@ class BitrateController:
             loss=loss,
             acked_bps=int(acked),
             queue_delay_s=self.queue_delay_s,
+            link_limited=self._link_capacity is not None,
         )

@@ -159,6 +159,7 @@ def simulate_call(
     queue_limit_s: float = 1.0,
     measure_quality: bool = True,
     seed: int = 0,
+    flat_when_link_limited: bool = False,
 ) -> CallReport:
     """Simulate one call over a congested link.
 
@@ -179,6 +180,8 @@ def simulate_call(
         queue_limit_s: Bottleneck queue limit in seconds of delay.
         measure_quality: Decode and compute PSNR (off makes long sweeps cheaper).
         seed: Seed for the link's loss draws.
+        flat_when_link_limited: Passed to :class:`AdaptiveSender`: code SVT-AV1 without
+            temporal layers while the controller reports the link as the limit.
 
     Returns:
         The report.
@@ -206,7 +209,9 @@ def simulate_call(
         threads=cfg.threads,
         resize=True,
     )
-    sender = AdaptiveSender(encoder, source_fps=source_fps)
+    sender = AdaptiveSender(
+        encoder, source_fps=source_fps, flat_when_link_limited=flat_when_link_limited
+    )
     link = NetworkSimulator(
         trace,
         base_delay_s=base_delay_s,

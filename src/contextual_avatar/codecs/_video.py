@@ -115,6 +115,7 @@ class VideoEncoder:
         keyframe_interval_s: float = DEFAULT_KEYFRAME_INTERVAL_S,
         threads: int = DEFAULT_THREADS,
         resize: bool = False,
+        temporal_layers: bool = True,
     ) -> None:
         """Create the encoder (the FFmpeg context opens on the first frame).
 
@@ -133,6 +134,9 @@ class VideoEncoder:
             keyframe_interval_s: Seconds between periodic keyframes.
             threads: Encoder threads.
             resize: Scale input frames of another size instead of rejecting them.
+            temporal_layers: SVT-AV1's low-delay hierarchy (every 4th frame a base-layer
+                frame coded 3-5x larger than the mean, see :meth:`set_temporal_layers`);
+                False codes a flat IPPP chain. VP9 and x264 are always flat here.
 
         Raises:
             CodecError: Unknown codec or an invalid setting.
@@ -159,6 +163,7 @@ class VideoEncoder:
         self._keyframe_interval_s = keyframe_interval_s
         self._threads = threads
         self._resize = resize
+        self._temporal_layers = temporal_layers
         self._ctx: Any = None
         self._session_frames = 0  # frames sent to the current FFmpeg context
         self._session_start = 0  # 90 kHz timestamp of the current session's first frame
@@ -231,6 +236,11 @@ class VideoEncoder:
         return VIDEO_CLOCK
 
     @property
+    def temporal_layers(self) -> bool:
+        """Whether SVT-AV1 codes its low-delay temporal hierarchy (False: flat)."""
+        return self._temporal_layers
+
+    @property
     def reopens(self) -> int:
         """How many times the FFmpeg encoder was reopened to apply a change."""
         return self._reopens
@@ -272,6 +282,24 @@ class VideoEncoder:
         if (width, height, fps) != (self._width, self._height, self._fps):
             self._close_session(reopen=True)
             self._width, self._height, self._fps = width, height, fps
+
+    def set_temporal_layers(self, enabled: bool) -> None:
+        """Switch SVT-AV1 between its temporal hierarchy and a flat chain (reopens).
+
+        With the hierarchy (SVT-AV1's low-delay default) every 4th frame is a base-layer
+        frame at a lower quantizer: 3-5x the mean frame size (measured on both benchmark
+        clips), which pays off in bits at equal PSNR on static camera footage. On a link
+        running near its capacity such a frame alone queues for 0.1-0.15 s; a flat chain
+        keeps frames within about 1.5x the mean (95th percentile). No effect on VP9 and
+        x264, whose real-time modes are flat already.
+
+        Args:
+            enabled: True for the hierarchy, False for flat prediction.
+        """
+        if enabled != self._temporal_layers:
+            self._temporal_layers = enabled
+            if self._codec == "av1":
+                self._close_session(reopen=True)
 
     def request_keyframe(self) -> None:
         """Make the next encoded frame a keyframe (e.g. after a receiver's PLI)."""
@@ -348,10 +376,10 @@ class VideoEncoder:
 
     def _options(self) -> dict[str, str]:
         if self._codec == "av1":
-            return {
-                "preset": str(self._svt_preset),
-                "svtav1-params": "rtc=1:pred-struct=1:rc=2",
-            }
+            params = "rtc=1:pred-struct=1:rc=2"
+            if not self._temporal_layers:
+                params += ":hierarchical-levels=0"
+            return {"preset": str(self._svt_preset), "svtav1-params": params}
         if self._codec == "vp9":
             return {
                 "deadline": "realtime",
