@@ -221,7 +221,9 @@ def _norm_answer(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
 
 
-def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:  # type: ignore[type-arg]
+def bench_parity(
+    config: TranscriptionConfig, tmp: Path, passages: int, *, voice: str, speed: int
+) -> dict[str, object]:
     """Speak CoQA passages, transcribe them, and compare with the written passages."""
     norm = _normaliser()
     data = json.loads(COQA.read_text())["data"][:passages]
@@ -231,7 +233,9 @@ def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:
     for i, item in enumerate(data):
         print(f"parity passage {i + 1}/{len(data)}", flush=True)
         story = item["story"]
-        wav = write_wav(tmp / f"coqa_{i}.wav", speak(story.replace("\n", " "), speed=175))
+        wav = write_wav(
+            tmp / f"coqa_{i}.wav", speak(story.replace("\n", " "), voice=voice, speed=speed)
+        )
         txt = tmp / f"coqa_{i}.txt"
         txt.write_text(story)
         wavs.append(wav)
@@ -252,6 +256,8 @@ def bench_parity(config: TranscriptionConfig, tmp: Path, passages: int) -> dict:
             text_hits += gold in written
             spoken_hits += gold in transcript
     result = {
+        "voice": voice,
+        "words_per_minute": speed,
         "passages": len(data),
         "answers": total,
         "text_answer_presence": round(text_hits / total, 4),
@@ -388,6 +394,8 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-parity", action="store_true")
+    parser.add_argument("--voice", default="en-us", help="espeak-ng voice for the parity passages")
+    parser.add_argument("--speed", type=int, default=150, help="espeak-ng words per minute")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d:
@@ -415,7 +423,9 @@ def main() -> None:
                 threads=args.threads,
                 cache_transcripts=True,
             )
-            result["parity"] = bench_parity(cached, tmp, args.passages)
+            result["parity"] = bench_parity(
+                cached, tmp, args.passages, voice=args.voice, speed=args.speed
+            )
         result["throughput"] = bench_throughput(tmp)
     lv = result["librivox"]
     print(f"{'measure':<44}{'value':>12}{'target':>12}")
