@@ -3,7 +3,10 @@
 Every video retarget reopens the encoder and costs a keyframe, while the controller
 changes its mind every feedback interval. :class:`AdaptiveSender` therefore applies a
 decrease as soon as it is at least ``min_change`` (relative) and an increase only when
-it is that large and ``increase_hold_s`` has passed since the last change; a ladder step
+it is that large and ``increase_hold_s`` has passed since the last change
+(``limited_increase_hold_s``, 3 s, while the link is the limit: there a reopen keyframe
+alone queues for over 100 ms, and on the benchmark traces increases 1 s apart were
+taken back by the next over-use, two keyframes per round); a ladder step
 (resolution or frame rate) is applied at once. Frame-rate rungs below the source rate
 are met by dropping source frames evenly.
 
@@ -65,6 +68,7 @@ class AdaptiveSender:
         audio: OpusEncoder | None = None,
         min_change: float = 0.1,
         increase_hold_s: float = 1.0,
+        limited_increase_hold_s: float = 3.0,
         flat_when_link_limited: bool = False,
     ) -> None:
         """Create the sender.
@@ -76,6 +80,11 @@ class AdaptiveSender:
             audio: The Opus encoder, if the call has audio.
             min_change: Smallest relative bitrate change worth a retarget.
             increase_hold_s: Minimum time between a change and a following increase.
+            limited_increase_hold_s: The same while the controller reports the link as
+                the limit (:attr:`RateDecision.link_limited`): every retarget reopens the
+                encoder and sends a keyframe of 3-5x the mean frame, which on a link
+                running near its capacity queues for over 100 ms by itself, and a small
+                increase there is soon taken back by the next over-use (two keyframes).
             flat_when_link_limited: Code SVT-AV1 without temporal layers while the
                 controller reports the link as the limit (see the module docstring;
                 off by default).
@@ -92,6 +101,7 @@ class AdaptiveSender:
         self._source_fps = source_fps
         self._min_change = min_change
         self._increase_hold = increase_hold_s
+        self._limited_increase_hold = limited_increase_hold_s
         self._flat_when_limited = flat_when_link_limited
         self._last_video_change = -1e9
         self._credit = 0.0  # frame-rate decimation accumulator
@@ -121,9 +131,10 @@ class AdaptiveSender:
         changed = False
         rung = decision.rung
         enc = self._video
-        if (rung.width, rung.height, rung.fps) != (enc.width, enc.height, enc.fps):
+        fps = min(rung.fps, self._source_fps)  # a rung cannot add frames the source lacks
+        if (rung.width, rung.height, fps) != (enc.width, enc.height, enc.fps):
             before = f"{enc.width}x{enc.height}@{enc.fps}"
-            enc.set_resolution(rung.width, rung.height, fps=min(rung.fps, self._source_fps))
+            enc.set_resolution(rung.width, rung.height, fps=fps)
             self.events.append(
                 SenderEvent(now, "resolution", before, f"{enc.width}x{enc.height}@{enc.fps}")
             )
@@ -131,10 +142,8 @@ class AdaptiveSender:
         target = min(max(decision.video_bps, MIN_VIDEO_BITRATE), MAX_VIDEO_BITRATE)
         current = enc.bitrate
         down = target < current * (1.0 - self._min_change)
-        up = (
-            target > current * (1.0 + self._min_change)
-            and now - self._last_video_change >= self._increase_hold
-        )
+        hold = self._limited_increase_hold if decision.link_limited else self._increase_hold
+        up = target > current * (1.0 + self._min_change) and now - self._last_video_change >= hold
         if down or up or (changed and target != current):
             layers = not (self._flat_when_limited and decision.link_limited)
             if enc.codec == "av1" and layers != enc.temporal_layers:

@@ -7,8 +7,12 @@ Fed with transport feedback (:class:`~contextual_avatar.codecs.PacketReport`), i
   x the receive rate measured while the queue stands; the queue itself is drained by
   congestion-window pushback (:attr:`BitrateController.window_full`: the sender skips
   video frames while too many bits are unreported), which keeps recovery under about a
-  second without cutting the encoder to the floor. With ``pushback=False`` the target is
-  also lowered by the queued bits divided by ``drain_time_s``. Normal use grows the
+  second without cutting the encoder to the floor. If the rate measured under the standing
+  queue (median of 150 ms receive rates, from 3 samples on) shows the target still above
+  the bottleneck (the one-shot decrease saw arrivals from before the drop), the target is
+  cut again to ``beta`` x that rate at once rather than after the drain period. With
+  ``pushback=False`` the target is also lowered by the queued bits divided by
+  ``drain_time_s``. Normal use grows the
   target multiplicatively (8 %/s) far from the last congested rate and additively near it;
 * a **loss-based** estimate: above ``loss_high`` it shrinks by half the loss rate,
   below ``loss_low`` it may grow again;
@@ -22,6 +26,7 @@ Everything is pure arithmetic on the reports and the given ``now``: no clock, no
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +44,7 @@ _ACK_WINDOW_S = 0.5
 _LOSS_WINDOW_S = 0.5
 _MIN_LOSS_SAMPLE = 10
 _DECREASE_GUARD_S = 0.3
+_MIN_DRAIN_SAMPLES = 3
 _STEP_UP_MARGIN = 1.15
 
 
@@ -253,6 +259,14 @@ class BitrateController:
                 if self.queue_delay_s > 0.02 and recent > 0:
                     # While a queue stands, arrivals come at exactly the bottleneck rate.
                     self._drain_samples.append(recent)
+                    if len(self._drain_samples) >= _MIN_DRAIN_SAMPLES:
+                        bottleneck = statistics.median(self._drain_samples)
+                        if self._delay_bps > bottleneck:
+                            # The one-shot decrease measured a receive rate that still
+                            # held arrivals from before the drop and left the target
+                            # above the bottleneck: correct it now, not a drain later.
+                            self._delay_bps = cfg.beta * bottleneck
+                            self._link_capacity = bottleneck
             else:
                 # The queue is drained: resume at beta x the rate measured under it.
                 if self._drain_samples:
