@@ -56,11 +56,34 @@ class TestHybridPolicy(PolicyContract):
         # Largest return gap is 3 (c:1 -> b:0 ... c:1); a was last used 7 uses ago.
         assert p.victim("b:1") == "a:0"
 
-    def test_unknown_incoming_key_falls_back_to_least_used(self):
+    def test_unknown_incoming_key_spares_every_frontier(self):
         p = HybridPolicy()
         for k in ["a:0", "b:0", "a:0", "b:0", "a:1"]:
             p.on_admit(k)
-        assert p.victim() == "a:1"
+        # a:1 and b:0 are their documents' frontiers; a:0 is not, though used more.
+        assert p.victim() == "a:0"
+
+    def test_a_fresh_document_window_does_not_evict_itself(self):
+        p = HybridPolicy()
+        for k in ["b:0", "b:1", "c:0", "c:1", "b:1", "c:1"]:
+            p.on_admit(k)
+        evicted = []
+        for k in ["a:2", "a:1", "a:0"]:  # a miss admits a window of a, best chunk last
+            victim = p.victim(k)
+            p.forget(victim)
+            evicted.append(victim)
+            p.on_admit(k)
+        # The other threads' non-frontier chunks go first; the window's once-used
+        # chunks are not taken as "a's most used" (the previous rule evicted a:2, then
+        # a:1), and its oldest chunk goes only when just frontiers are left besides it.
+        assert evicted == ["b:0", "c:0", "a:2"]
+        assert set(p) == {"b:1", "c:1", "a:1", "a:0"}
+
+    def test_only_frontiers_left_least_used_goes(self):
+        p = HybridPolicy()
+        for k in ["a:0", "b:0", "c:0", "a:0", "b:0", "c:0", "b:0"]:
+            p.on_admit(k)
+        assert p.victim("d:0") == "a:0"
 
     def test_state_round_trip(self):
         p = HybridPolicy()

@@ -16,12 +16,16 @@ The victim is chosen knowing the key about to be admitted (its document ``d``):
    used first. With no return seen yet (one conversation drifting through documents)
    every other document is stale, so the policy behaves like LRU.
 2. **Replace within the thread.** Otherwise every resident document is a live thread
-   that will be back. If ``d`` already holds keys and either its most used key has been
-   used at least twice or ``d`` holds its fair share (resident keys / documents), ``d``
-   gives up its *most* used key (ties: least recent). A conversation asks a few
+   that will be back. If ``d`` holds keys used at least twice since admission, it
+   gives up its *most* used one (ties: least recent). A conversation asks a few
    questions about a chunk and then moves on, so the chunk it has used most is the one
-   it has finished with; the other threads keep their places.
-3. **Least used overall** (ties: least recent), as LFU without ageing.
+   it has finished with; the other threads keep their places. Keys used once are not
+   taken here: a miss admits a window of up to five chunks of ``d`` at once (document
+   admission), and an earlier rule that also took once-used keys made that window
+   evict itself chunk by chunk, lowering meeting recall in the served path.
+3. **Frontiers last.** Each document's most recently used key (its *frontier*, where
+   its conversation resumes) is kept while other keys remain: those go least recent
+   first. When only frontiers are left, the least used goes (ties: least recent).
 
 The per-eviction study behind it (what Belady's optimum evicts that LRU and the first
 hybrid kept) is in ``docs/cache.md``.
@@ -49,7 +53,7 @@ def document_of(key: str) -> str:
 
 
 class HybridPolicy(EvictionPolicy):
-    """Stale threads first, then replacement within the incoming key's thread, then LFU."""
+    """Stale threads first, then the incoming thread's most used key, then non-frontiers."""
 
     def __init__(
         self,
@@ -125,12 +129,18 @@ class HybridPolicy(EvictionPolicy):
                 return key
         rank = {key: i for i, key in enumerate(self._order)}
         if target is not None:
-            mine = [k for k, g in zip(self._order, groups, strict=True) if g == target]
+            mine = [
+                k
+                for k, g in zip(self._order, groups, strict=True)
+                if g == target and self._counts[k] >= 2
+            ]
             if mine:
-                used = min(mine, key=lambda k: (-self._counts[k], rank[k]))
-                share = len(self._order) // len(set(groups) | {target})
-                if self._counts[used] >= 2 or len(mine) >= max(1, share):
-                    return used
+                return min(mine, key=lambda k: (-self._counts[k], rank[k]))
+        frontier = dict(zip(groups, self._order, strict=True)).values()  # last key wins
+        protected = set(frontier)
+        for key in self._order:  # least recent first
+            if key not in protected:
+                return key
         return min(self._order, key=lambda k: (self._counts[k], rank[k]))
 
     def count(self, key: str) -> int:
