@@ -73,7 +73,10 @@ def make_turn(session: str, turn: int) -> tuple[str, Answer]:
         f"The {topic} for the {city} Store number {turn} is {turn % 90 + 10} days, "
         f"according to the Acme Retail Handbook. Contact Maria Okafor for exceptions."
     )
-    refs = (SourceRef("handbook.pdf", page=turn % 40 + 1), SourceRef("faq.mp4", 60.0, 75.5))
+    refs = (
+        SourceRef("handbook.pdf", page=turn % 40 + 1),
+        SourceRef("faq.mp4", start_s=60.0, end_s=75.5),
+    )
     chunks = tuple(
         ScoredChunk(
             Chunk(

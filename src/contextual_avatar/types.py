@@ -9,7 +9,7 @@ chunker packs them into :class:`Chunk` s that remember where each character came
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 from typing import Literal
 
@@ -57,9 +57,13 @@ class SourceRef:
         start_s: Start time in seconds for transcripts and recordings, else ``None``.
         end_s: End time in seconds for transcripts and recordings, else ``None``.
         speaker: Who spoke, where the source says so.
+
+    Everything after ``source`` is keyword-only: ``SourceRef("talk.mp4", 60.0, 75.5)``
+    would read as page 60.
     """
 
     source: str
+    _: KW_ONLY
     page: int | None = None
     start_s: float | None = None
     end_s: float | None = None

@@ -28,7 +28,11 @@ def facts(draw: st.DrawFn) -> Fact:
         session_id=session,
         turn=turn,
         sources=tuple(
-            draw(st.lists(st.builds(SourceRef, texts, st.none() | st.integers(1, 9)), max_size=2))
+            draw(
+                st.lists(
+                    st.builds(SourceRef, texts, page=st.none() | st.integers(1, 9)), max_size=2
+                )
+            )
         ),
         created_at=float(turn),
     )

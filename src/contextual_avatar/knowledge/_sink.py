@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from contextual_avatar._serde import ref_from_dict
 from contextual_avatar.types import Fact, SourceRef
 
 __all__ = [
@@ -72,16 +73,7 @@ def sources_from_json(raw: str | None) -> tuple[SourceRef, ...]:
     if not raw:
         return ()
     items: list[dict[str, Any]] = json.loads(raw)
-    return tuple(
-        SourceRef(
-            source=str(d["source"]),
-            page=d.get("page"),
-            start_s=d.get("start_s"),
-            end_s=d.get("end_s"),
-            speaker=d.get("speaker"),
-        )
-        for d in items
-    )
+    return tuple(ref_from_dict(d) for d in items)
 
 
 def format_fact(fact: Fact) -> str:
