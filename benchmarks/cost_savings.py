@@ -55,7 +55,7 @@ for p in (REPO / "src", REPO):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from benchmarks.replay import Replay  # noqa: E402
+from benchmarks.replay import DEFAULT_COQA, Replay  # noqa: E402
 from contextual_avatar.routing import (  # noqa: E402
     DEFAULT_SYSTEM_PROMPT,
     LiteLLMResponder,
@@ -436,6 +436,7 @@ async def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    ap.add_argument("--coqa", type=Path, default=DEFAULT_COQA, help="CoQA-format JSON file")
     ap.add_argument("--passages", type=int, default=60)
     ap.add_argument("--conversations", type=int, default=30)
     ap.add_argument("--completion-tokens", type=int, default=40)
@@ -463,7 +464,7 @@ async def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
     args = ap.parse_args(argv)
 
-    rp = Replay(passages=args.passages, conversations=args.conversations)
+    rp = Replay(coqa=args.coqa, passages=args.passages, conversations=args.conversations)
     await rp.prepare()
     t0 = time.perf_counter()
     cached = await replay(rp, cache=True)

@@ -65,6 +65,40 @@ def test_cpt_is_the_first_share_reaching_the_target() -> None:
     assert apgr(curve) == pytest.approx(0.525)
 
 
+STORIES = [
+    (
+        "The harbour tour starts at the old pier at ten. Margaret, the guide, walks visitors "
+        "past the lighthouse and the fish market. Tickets cost nine euros.",
+        [("Where does the tour start?", "the old pier"), ("Who is the guide?", "Margaret")],
+    ),
+    (
+        "The museum opens at nine and closes at five. Entry is free on Sundays. The cafe on "
+        "the roof serves lunch until two.",
+        [("When does the museum open?", "at nine"), ("When is entry free?", "on Sundays")],
+    ),
+]
+
+
+def tiny_coqa(path: Path) -> Path:
+    """Two stories in CoQA's format: the benchmark's input, without the shared data set."""
+    data = []
+    for n, (story, turns) in enumerate(STORIES):
+        answers = []
+        for i, (_, answer) in enumerate(turns, 1):
+            start = story.index(answer)
+            answers.append(
+                {"turn_id": i, "input_text": answer, "span_start": start,
+                 "span_end": start + len(answer), "span_text": answer}
+            )  # fmt: skip
+        questions = [{"turn_id": i, "input_text": q} for i, (q, _) in enumerate(turns, 1)]
+        data.append(
+            {"id": f"s{n}", "source": "test", "story": story, "questions": questions,
+             "answers": answers}
+        )  # fmt: skip
+    path.write_text(json.dumps({"version": "1.0", "data": data}))
+    return path
+
+
 @pytest.mark.slow
 async def test_live_mode_answers_with_both_real_tiers(
     llm_server: LLMServer, tmp_path: Path
@@ -73,6 +107,7 @@ async def test_live_mode_answers_with_both_real_tiers(
     await main(
         [
             "--live",
+            "--coqa", str(tiny_coqa(tmp_path / "coqa.json")),
             "--passages", "2",
             "--conversations", "2",
             "--live-turns", "2",
