@@ -35,7 +35,7 @@ class SinkContract:
     async def test_timed_sources_round_trip(self, sink: Any, prefix: str) -> None:
         ref = SourceRef("talk.mp4", start_s=192.5, end_s=221.25, speaker="Dr. Ng")
         fact = Fact(
-            id=fact_id(session_id=prefix, turn=0, subject="a", predicate="p", obj="b"),
+            id=fact_id(at=0.0, session_id=prefix, turn=0, subject="a", predicate="p", obj="b"),
             subject="a",
             predicate="p",
             object="b",
@@ -138,6 +138,7 @@ class SinkContract:
         )
         entity = Fact(
             id=fact_id(
+                at=0.0,
                 session_id=prefix + hostile,
                 turn=2,
                 subject=hostile,

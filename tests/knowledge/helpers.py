@@ -52,7 +52,9 @@ def plain_fact(session_id: str, i: int, *, subject: str = "s", obj: str = "o") -
     from contextual_avatar.knowledge import fact_id
 
     return Fact(
-        id=fact_id(session_id=session_id, turn=i, subject=subject, predicate="mentions", obj=obj),
+        id=fact_id(
+            at=0.0, session_id=session_id, turn=i, subject=subject, predicate="mentions", obj=obj
+        ),
         subject=subject,
         predicate="mentions",
         object=obj,

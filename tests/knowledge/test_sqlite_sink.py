@@ -67,7 +67,7 @@ async def test_any_text_round_trips(
     sqlite_sink: SQLiteGraphSink, subject: str, obj: str, session: str
 ) -> None:
     fact = Fact(
-        id=fact_id(session_id=session, turn=1, subject=subject, predicate="p", obj=obj),
+        id=fact_id(at=0.0, session_id=session, turn=1, subject=subject, predicate="p", obj=obj),
         subject=subject,
         predicate="p",
         object=obj,

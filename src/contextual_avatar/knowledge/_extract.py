@@ -101,12 +101,18 @@ def entity_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
-def fact_id(*, session_id: str, turn: int, subject: str, predicate: str, obj: str) -> str:
+def fact_id(
+    *, session_id: str, turn: int, at: float, subject: str, predicate: str, obj: str
+) -> str:
     """A content hash naming one fact learned at one turn (32 hex digits).
 
-    The learning time is left out on purpose: re-extracting a turn yields the same ids.
+    The turn's time ``at`` is part of the name because turn numbers are not unique for
+    ever: they start again at 1 when a session's history is lost (idle expiry, a Redis
+    restart, an outage served from process memory), and a later turn with an old number
+    must not merge into the earlier turn's facts. Re-extracting a turn with the same
+    inputs, its time included, yields the same ids.
     """
-    parts = (session_id, str(turn), subject, predicate, obj)
+    parts = (session_id, str(turn), repr(float(at)), subject, predicate, obj)
     payload = "\x1f".join(p.replace("\x1f", "\x1f\x1f") for p in parts)
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -247,7 +253,9 @@ def _fact(
     now: float,
 ) -> Fact:
     return Fact(
-        id=fact_id(session_id=session_id, turn=turn, subject=subject, predicate=predicate, obj=obj),
+        id=fact_id(
+            session_id=session_id, turn=turn, at=now, subject=subject, predicate=predicate, obj=obj
+        ),
         subject=subject,
         predicate=predicate,
         object=obj,
