@@ -181,3 +181,24 @@ async def test_breaker_probes_again_only_after_the_retry_interval(
     assert await _history_questions(own_redis.url, key_prefix, "s") == kept  # written back
     assert await history.fallback.recent("s") == []  # and only once
     await history.aclose()
+
+
+async def test_turn_numbers_go_on_through_an_outage(
+    own_redis: RedisServer, key_prefix: str
+) -> None:
+    # Facts are named by (session, turn number, time): numbers that restarted at 1 in
+    # the middle of a conversation would misdate its turns in the graph.
+    history = FallbackHistory(
+        RedisHistory(url=own_redis.url, prefix=key_prefix), MemoryHistory(), retry_after_s=0
+    )
+    numbers = [await history.append("s", Turn(f"q{i}", "a", ())) for i in range(3)]
+    own_redis.kill()
+    numbers += [await history.append("s", Turn(f"q{i}", "a", ())) for i in range(3, 5)]
+    assert numbers == [1, 2, 3, 4, 5]
+    assert [t.question for t in await history.recent("s")] == ["q3", "q4"]  # from memory
+    own_redis.start()  # empty: the server lost the session, numbering starts again
+    assert [t.question for t in await history.recent("s")] == ["q3", "q4"]  # written back
+    assert await history.append("s", Turn("q5", "a", ())) == 3
+    await history.clear("s")
+    assert await history.append("s", Turn("q6", "a", ())) == 1
+    await history.aclose()

@@ -67,6 +67,11 @@ def build_history(config: CacheConfig) -> History:
             ttl_s=config.session_ttl_s,
         )
         if config.fallback:
-            return FallbackHistory(redis, memory, retry_after_s=config.fallback_retry_s)
+            return FallbackHistory(
+                redis,
+                memory,
+                retry_after_s=config.fallback_retry_s,
+                max_sessions=config.max_sessions,
+            )
         return redis
     return memory

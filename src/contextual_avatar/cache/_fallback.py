@@ -21,6 +21,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
+from cachetools import LRUCache
+
 from contextual_avatar.cache._history import History
 from contextual_avatar.cache._store import CacheEntry, ChunkStore
 from contextual_avatar.errors import StoreUnavailable
@@ -189,7 +191,13 @@ class FallbackChunkStore(_Fallback[ChunkStore]):
 
 
 class FallbackHistory(_Fallback[History]):
-    """Conversation history that keeps recording turns in memory while its primary is down."""
+    """Conversation history that keeps recording turns in memory while its primary is down.
+
+    Turns recorded in memory are numbered on from the last number the primary gave the
+    session in this process, so a conversation's turn numbers do not start again at 1
+    during an outage (after the primary loses its data they do; fact ids carry the turn's
+    time for that case).
+    """
 
     def __init__(
         self,
@@ -198,11 +206,21 @@ class FallbackHistory(_Fallback[History]):
         *,
         retry_after_s: float = DEFAULT_RETRY_AFTER_S,
         timer: Callable[[], float] = time.monotonic,
+        max_sessions: int = 10_000,
     ) -> None:
-        """Wrap two histories (see :class:`_Fallback`)."""
+        """Wrap two histories (see :class:`_Fallback`).
+
+        Args:
+            primary: The shared history (Redis).
+            fallback: The in-process history used while the primary is down.
+            retry_after_s: Seconds after a failure before the primary is tried again.
+            timer: Clock (injected in tests).
+            max_sessions: Sessions whose last primary turn number is remembered.
+        """
         super().__init__(
             primary, fallback, what="history store", retry_after_s=retry_after_s, timer=timer
         )
+        self._numbered: LRUCache[str, int] = LRUCache(maxsize=max_sessions)
 
     async def recent(self, session: str) -> list[Turn]:
         """The session's turns; turns kept in memory during an outage are written back first."""
@@ -211,18 +229,29 @@ class FallbackHistory(_Fallback[History]):
             pending = await self.fallback.recent(session)
             if pending:
                 for turn in pending:
-                    await self.primary.append(session, turn)
+                    self._numbered[session] = await self.primary.append(session, turn)
                 await self.fallback.clear(session)
             return await self.primary.recent(session)
 
         return await self.breaker.run(from_primary, lambda: self.fallback.recent(session))
 
     async def append(self, session: str, turn: Turn) -> int:
-        """Record a turn in the serving history."""
-        return await self.breaker.run(
-            lambda: self.primary.append(session, turn),
-            lambda: self.fallback.append(session, turn),
-        )
+        """Record a turn in the serving history; returns its number in the session."""
+
+        async def to_primary() -> int:
+            number = await self.primary.append(session, turn)
+            self._numbered[session] = number
+            return number
+
+        async def to_fallback() -> int:
+            return self._numbered.get(session, 0) + await self.fallback.append(session, turn)
+
+        return await self.breaker.run(to_primary, to_fallback)
+
+    async def clear(self, session: str) -> None:
+        """Forget the session in both, and its turn number."""
+        self._numbered.pop(session, None)
+        await super().clear(session)
 
 
 async def _nothing() -> None:
