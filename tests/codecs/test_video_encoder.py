@@ -90,6 +90,21 @@ def test_resize_and_set_resolution(face_frames):
     assert enc.fps == 15
 
 
+def test_svt_preset_follows_the_frame_size_unless_fixed(face_frames):
+    # Preset 7 fits the CPU budget at 360p; at 720p it would cost ~48 ms a frame, so a
+    # move up the ladder must switch to a faster preset, and back down again.
+    enc = VideoEncoder("av1", width=1280, height=720, bitrate=1_500_000, resize=True)
+    assert enc.svt_preset == 10
+    packets = enc.encode(face_frames[0])
+    enc.set_resolution(640, 360)
+    assert enc.svt_preset == 7
+    packets += enc.encode(face_frames[1]) + enc.flush()
+    decoded = decode_all("av1", packets)
+    assert [(f.width, f.height) for f in decoded] == [(1280, 720), (640, 360)]
+    fixed = VideoEncoder("av1", width=1280, height=720, svt_preset=8)
+    assert fixed.svt_preset == 8
+
+
 def test_request_keyframe(face_frames):
     enc = VideoEncoder("av1", width=320, height=180, bitrate=300_000)
     packets = enc.encode(face_frames[0]) + enc.encode(face_frames[1])

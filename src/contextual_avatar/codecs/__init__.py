@@ -27,6 +27,7 @@ from contextual_avatar.codecs._config import (
     LadderRung,
     OpusApplication,
     VideoCodecName,
+    svt_preset_for,
 )
 from contextual_avatar.codecs._controller import BitrateController, RateDecision
 from contextual_avatar.codecs._gcc import BandwidthUsage, OveruseDetector, TrendlineEstimator
@@ -74,5 +75,6 @@ __all__ = [
     "plane_psnr",
     "read_clip",
     "simulate_call",
+    "svt_preset_for",
     "yuv_psnr",
 ]

@@ -25,12 +25,15 @@ __all__ = [
     "MAX_VIDEO_BITRATE",
     "MIN_AUDIO_BITRATE",
     "MIN_VIDEO_BITRATE",
+    "SVT_PRESET_LARGE",
+    "SVT_PRESET_MAX_PIXELS",
     "AudioCodecName",
     "CodecConfig",
     "ControllerConfig",
     "LadderRung",
     "OpusApplication",
     "VideoCodecName",
+    "svt_preset_for",
 ]
 
 VideoCodecName = Literal["av1", "vp9", "h264"]
@@ -55,6 +58,18 @@ DEFAULT_FPS = 30
 DEFAULT_VIDEO_BITRATE = 600_000
 DEFAULT_AUDIO_BITRATE = 24_000
 DEFAULT_SVT_PRESET = 7  # benchmarks/codecs.py: slowest rtc preset within 16.7 CPU ms/frame, 360p
+#: Preset for frames larger than :data:`SVT_PRESET_MAX_PIXELS`: at 720p preset 7 costs about
+#: 4x its 360p time (48 ms/frame, too slow for 30 fps); preset 10 measured 10.6-16.4 ms.
+SVT_PRESET_LARGE = 10
+#: Frames up to this many pixels (640x360) use :data:`DEFAULT_SVT_PRESET`.
+SVT_PRESET_MAX_PIXELS = 640 * 360
+
+
+def svt_preset_for(width: int, height: int) -> int:
+    """The SVT-AV1 preset that keeps a frame of this size within the CPU budget at 30 fps."""
+    return DEFAULT_SVT_PRESET if width * height <= SVT_PRESET_MAX_PIXELS else SVT_PRESET_LARGE
+
+
 DEFAULT_VP9_CPU_USED = 8
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"]
 DEFAULT_X264_PRESET: X264Preset = "veryfast"
@@ -186,7 +201,8 @@ class CodecConfig(BaseModel):
         fps: Encoded frame rate at the start.
         video_bitrate: Initial video target, bits/s.
         audio_bitrate: Initial Opus target, bits/s.
-        svt_preset: SVT-AV1 preset (0 slowest .. 13 fastest).
+        svt_preset: SVT-AV1 preset (0 slowest .. 13 fastest); ``None`` picks it from the frame
+            size as the ladder moves: 7 up to 640x360, 10 above (see :func:`svt_preset_for`).
         vp9_cpu_used: libvpx ``cpu-used`` for real time (higher is faster).
         vp9_error_resilient: libvpx error-resilient mode (robust to loss, 2-4 % more bits).
         x264_preset: x264 speed preset.
@@ -213,7 +229,7 @@ class CodecConfig(BaseModel):
     audio_bitrate: int = Field(
         default=DEFAULT_AUDIO_BITRATE, ge=MIN_AUDIO_BITRATE, le=MAX_AUDIO_BITRATE
     )
-    svt_preset: int = Field(default=DEFAULT_SVT_PRESET, ge=0, le=13)
+    svt_preset: int | None = Field(default=None, ge=0, le=13)
     vp9_cpu_used: int = Field(default=DEFAULT_VP9_CPU_USED, ge=0, le=9)
     vp9_error_resilient: bool = True
     x264_preset: X264Preset = DEFAULT_X264_PRESET

@@ -24,7 +24,6 @@ from contextual_avatar.codecs._config import (
     DEFAULT_FPS,
     DEFAULT_HEIGHT,
     DEFAULT_KEYFRAME_INTERVAL_S,
-    DEFAULT_SVT_PRESET,
     DEFAULT_THREADS,
     DEFAULT_VIDEO_BITRATE,
     DEFAULT_VP9_CPU_USED,
@@ -34,6 +33,7 @@ from contextual_avatar.codecs._config import (
     MIN_VIDEO_BITRATE,
     CodecConfig,
     VideoCodecName,
+    svt_preset_for,
 )
 from contextual_avatar.codecs._frames import to_video_frame
 from contextual_avatar.errors import CodecError
@@ -108,7 +108,7 @@ class VideoEncoder:
         height: int = DEFAULT_HEIGHT,
         fps: int = DEFAULT_FPS,
         bitrate: int = DEFAULT_VIDEO_BITRATE,
-        svt_preset: int = DEFAULT_SVT_PRESET,
+        svt_preset: int | None = None,
         vp9_cpu_used: int = DEFAULT_VP9_CPU_USED,
         vp9_error_resilient: bool = True,
         x264_preset: str = DEFAULT_X264_PRESET,
@@ -125,7 +125,8 @@ class VideoEncoder:
             height: Encoded height (even, >= 16).
             fps: Encoded frame rate; one input frame is one 1/fps tick.
             bitrate: Target bitrate in bits/s.
-            svt_preset: SVT-AV1 preset, 0-13.
+            svt_preset: SVT-AV1 preset, 0-13; ``None`` picks it from the current frame size
+                (:func:`svt_preset_for`), so a move up the ladder to 720p stays real-time.
             vp9_cpu_used: libvpx real-time speed, 0-9.
             vp9_error_resilient: libvpx error-resilient mode (frames decodable after a
                 loss without the previous frame's probability context); costs VP9 about
@@ -144,7 +145,7 @@ class VideoEncoder:
         require_av()
         self._codec = check_video_codec(codec)
         _check_geometry(width, height, fps)
-        if not 0 <= svt_preset <= 13:
+        if svt_preset is not None and not 0 <= svt_preset <= 13:
             raise CodecError(f"svt_preset must be 0-13, got {svt_preset}")
         if not 0 <= vp9_cpu_used <= 9:
             raise CodecError(f"vp9_cpu_used must be 0-9, got {vp9_cpu_used}")
@@ -234,6 +235,13 @@ class VideoEncoder:
     def time_base(self) -> Fraction:
         """Unit of packet timestamps: 1/90000 s."""
         return VIDEO_CLOCK
+
+    @property
+    def svt_preset(self) -> int:
+        """The SVT-AV1 preset used at the current size (the fixed one, or the size's)."""
+        if self._svt_preset is not None:
+            return self._svt_preset
+        return svt_preset_for(self._width, self._height)
 
     @property
     def temporal_layers(self) -> bool:
@@ -379,7 +387,7 @@ class VideoEncoder:
             params = "rtc=1:pred-struct=1:rc=2"
             if not self._temporal_layers:
                 params += ":hierarchical-levels=0"
-            return {"preset": str(self._svt_preset), "svtav1-params": params}
+            return {"preset": str(self.svt_preset), "svtav1-params": params}
         if self._codec == "vp9":
             return {
                 "deadline": "realtime",
