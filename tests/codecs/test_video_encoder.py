@@ -91,7 +91,7 @@ def test_resize_and_set_resolution(face_frames):
 
 
 def test_svt_preset_follows_the_frame_size_unless_fixed(face_frames):
-    # Preset 7 fits the CPU budget at 360p; at 720p it would cost ~48 ms a frame, so a
+    # Preset 7 fits the CPU budget at 360p; at 720p it costs ~30 ms a frame, so a
     # move up the ladder must switch to a faster preset, and back down again.
     enc = VideoEncoder("av1", width=1280, height=720, bitrate=1_500_000, resize=True)
     assert enc.svt_preset == 10

@@ -58,8 +58,8 @@ DEFAULT_FPS = 30
 DEFAULT_VIDEO_BITRATE = 600_000
 DEFAULT_AUDIO_BITRATE = 24_000
 DEFAULT_SVT_PRESET = 7  # benchmarks/codecs.py: slowest rtc preset within 16.7 CPU ms/frame, 360p
-#: Preset for frames larger than :data:`SVT_PRESET_MAX_PIXELS`: at 720p preset 7 costs about
-#: 4x its 360p time (48 ms/frame, too slow for 30 fps); preset 10 measured 10.6-16.4 ms.
+#: Preset for frames larger than :data:`SVT_PRESET_MAX_PIXELS`: preset 7 costs 30.5 CPU ms a
+#: 720p frame and 24.1 ms at 540p, over the 16.7 ms budget; preset 10 15.9 and 12.8 ms.
 SVT_PRESET_LARGE = 10
 #: Frames up to this many pixels (640x360) use :data:`DEFAULT_SVT_PRESET`.
 SVT_PRESET_MAX_PIXELS = 640 * 360
