@@ -226,6 +226,17 @@ def judge(
 # -- live: both real tiers ---------------------------------------------------------------
 
 
+def large_first(scores: list[float]) -> list[int]:
+    """Turn indices in the order the router sends them large: least evidence first."""
+    return sorted(range(len(scores)), key=lambda i: scores[i])
+
+
+def routed_sum(order: list[int], n_large: int, small: list[float], large: list[float]) -> float:
+    """Sum of per-turn values when the first ``n_large`` turns of ``order`` go large."""
+    to_large = set(order[:n_large])
+    return sum(large[i] if i in to_large else small[i] for i in range(len(small)))
+
+
 def pgr_curve(
     scores: list[float], weak: list[float], strong: list[float], *, steps: int = 20
 ) -> list[tuple[float, float | None]]:
@@ -236,14 +247,13 @@ def pgr_curve(
     the two tiers perform the same (there is no gap to recover).
     """
     n = len(scores)
-    order = sorted(range(n), key=lambda i: scores[i])  # least evidence first -> large
+    order = large_first(scores)
     gap = (sum(strong) - sum(weak)) / max(1, n)
     curve: list[tuple[float, float | None]] = []
     for k in range(steps + 1):
         share = k / steps
         n_large = math.floor(share * n + 1e-9)  # never more large turns than the share
-        large = set(order[:n_large])
-        perf = sum(strong[i] if i in large else weak[i] for i in range(n)) / max(1, n)
+        perf = routed_sum(order, n_large, weak, strong) / max(1, n)
         pgr = None if abs(gap) < 1e-12 else (perf - sum(weak) / max(1, n)) / gap
         curve.append((share, pgr))
     return curve
@@ -310,13 +320,12 @@ async def live(
     cost_small, cost_large = usd(small_replies, price_small), usd(large_replies, price_large)
     n = len(turns)
     perf_strong = sum(strong) / max(1, n)
-    order = sorted(range(n), key=lambda i: scores[i])
+    order = large_first(scores)
     at_95: dict[str, float] | None = None
     for k in range(n + 1):
-        large = set(order[:k])
-        perf = sum(strong[i] if i in large else weak[i] for i in range(n)) / max(1, n)
+        perf = routed_sum(order, k, weak, strong) / max(1, n)
         if perf >= 0.95 * perf_strong:
-            cost = sum(cost_large[i] if i in large else cost_small[i] for i in range(n))
+            cost = routed_sum(order, k, cost_small, cost_large)
             at_95 = {
                 "strong_share": k / max(1, n),
                 "quality_vs_large": perf / perf_strong if perf_strong else 1.0,

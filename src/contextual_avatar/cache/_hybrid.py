@@ -143,10 +143,6 @@ class HybridPolicy(EvictionPolicy):
                 return key
         return min(self._order, key=lambda k: (self._counts[k], rank[k]))
 
-    def count(self, key: str) -> int:
-        """Uses of a resident key since it was admitted."""
-        return self._counts[key]
-
     def state(self) -> dict[str, Any]:
         """Order, counts, the groups' last uses, the return gaps and the clock."""
         return {

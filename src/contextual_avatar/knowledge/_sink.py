@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from contextual_avatar._serde import ref_from_dict
+from contextual_avatar._serde import ref_from_dict, ref_to_dict
 from contextual_avatar.types import Fact, SourceRef
 
 __all__ = [
@@ -58,14 +58,7 @@ class KnowledgeGraphSink(Protocol):
 
 def sources_to_json(sources: Sequence[SourceRef]) -> str:
     """Serialise source references as a JSON list (graph properties cannot hold maps)."""
-    return json.dumps(
-        [
-            {"source": s.source, "page": s.page, "start_s": s.start_s, "end_s": s.end_s}
-            | ({"speaker": s.speaker} if s.speaker is not None else {})
-            for s in sources
-        ],
-        ensure_ascii=False,
-    )
+    return json.dumps([ref_to_dict(s) for s in sources], ensure_ascii=False)
 
 
 def sources_from_json(raw: str | None) -> tuple[SourceRef, ...]:
