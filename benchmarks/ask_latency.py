@@ -1,7 +1,8 @@
 """Per-stage latency of ``ask`` on embedded defaults (MiniLM, FAISS, memory cache, extractive).
 
 Ingests the sample guide, then replays a short visitor conversation in many sessions and
-reports p50/p99 per stage (embed, cache, search, answer, total) for cache hits and misses.
+reports p50/p99 per pipeline stage (understand, recall, enrich, assemble, route, answer,
+record), sub-step (embed, cache, search, first token) and in total, for cache hits and misses.
 The first ask (model load) is excluded.
 
     .venv/bin/python benchmarks/ask_latency.py [--sessions 40]
@@ -33,7 +34,10 @@ CONVERSATION = [
     "Is there a lift to the roof?",
     "What does the café serve?",
 ]
-STAGES = ["embed", "cache", "search", "answer", "total"]
+# The turn's stages in order (see docs/concepts.md), then sub-steps, then the whole turn.
+STAGES = ["understand", "recall", "enrich", "assemble", "route", "answer", "record"]
+SUB_STEPS = ["embed", "cache", "search", "first_token"]
+ALL = [*STAGES, *SUB_STEPS, "total"]
 
 
 def main() -> None:
@@ -66,7 +70,7 @@ def main() -> None:
     print(
         f"{len(rows)} turns, {result['turns_per_s']:.1f} turns/s, hit rate {result['hit_rate']:.2f}"
     )
-    print(f"{'stage':8s} {'kind':5s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    print(f"{'stage':11s} {'kind':5s} {'p50 ms':>8s} {'p99 ms':>8s}")
     table = {}
     for kind, keep in (
         ("all", lambda r: True),
@@ -74,11 +78,13 @@ def main() -> None:
         ("miss", lambda r: r["hit"] == 0),
     ):
         subset = [r for r in rows if keep(r)]
-        for stage in STAGES:
-            values = np.array([r[stage] for r in subset])
+        for stage in ALL:
+            values = np.array([r[stage] for r in subset if stage in r])
+            if not len(values):
+                continue
             p50, p99 = float(np.percentile(values, 50)), float(np.percentile(values, 99))
             table[f"{kind}/{stage}"] = {"p50_ms": p50, "p99_ms": p99, "n": len(values)}
-            print(f"{stage:8s} {kind:5s} {p50:8.2f} {p99:8.2f}")
+            print(f"{stage:11s} {kind:5s} {p50:8.2f} {p99:8.2f}")
     result["stages"] = table
     out = HERE / "results" / "ask_latency.json"
     out.write_text(json.dumps(result, indent=2))
@@ -92,16 +98,17 @@ def plot(table: dict[str, dict[str, float]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    x = np.arange(len(STAGES))
+    shown = [*STAGES, "total"]
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    x = np.arange(len(shown))
     for i, kind in enumerate(("hit", "miss")):
-        p50 = [table[f"{kind}/{s}"]["p50_ms"] for s in STAGES]
-        p99 = [table[f"{kind}/{s}"]["p99_ms"] for s in STAGES]
+        p50 = [table[f"{kind}/{s}"]["p50_ms"] for s in shown]
+        p99 = [table[f"{kind}/{s}"]["p99_ms"] for s in shown]
         ax.bar(x + (i - 0.5) * 0.38, p50, 0.38, label=f"cache {kind} p50")
         ax.scatter(
             x + (i - 0.5) * 0.38, p99, marker="_", s=200, color="black", label="p99" if i else None
         )
-    ax.set_xticks(x, STAGES)
+    ax.set_xticks(x, shown)
     ax.set_ylabel("ms")
     ax.set_title("ask latency per stage (embedded defaults)")
     ax.legend()

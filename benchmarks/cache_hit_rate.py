@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from benchmarks.replay import DEFAULT_COQA, SCENARIOS, Replay, TurnRecord, _interval, covered
+from contextual_avatar._text import chunk_id, split_chunk_id
 from contextual_avatar.cache import (
     CacheEntry,
     ChunkCache,
@@ -64,8 +65,8 @@ POLICIES: dict[str, Any] = {
 
 
 def next_chunk(key: str) -> list[str]:
-    doc, _, ordinal = key.rpartition(":")
-    return [f"{doc}:{int(ordinal) + 1}"]
+    doc, ordinal = split_chunk_id(key)
+    return [chunk_id(doc, ordinal + 1)]
 
 
 def oracle(replay: Replay) -> dict[str, Any]:
@@ -184,7 +185,7 @@ async def ceiling(replay: Replay, capacity: int) -> dict[str, Any]:
                 await engine.forget(session.id)
             cached = spans = 0
             for session, _, story, qa in replay.steps(scenario):
-                entries = await engine._cache.store.entries(session.id)
+                entries = await engine.parts.store.entries(session.id)
                 answer = await engine.ask(session.id, qa.question)
                 if qa.span_start < 0:
                     continue

@@ -19,13 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from contextual_avatar.codecs import (
-    CapacityTrace,
     CodecConfig,
     ControllerConfig,
     OpusDecoder,
     OpusEncoder,
     VideoDecoder,
     VideoEncoder,
+)
+from contextual_avatar.codecs.tools import (
+    CapacityTrace,
     find_clip,
     read_clip,
     simulate_call,

@@ -58,12 +58,12 @@ for p in (REPO / "src", REPO):
 from benchmarks.replay import DEFAULT_COQA, Replay  # noqa: E402
 from contextual_avatar.routing import (  # noqa: E402
     DEFAULT_SYSTEM_PROMPT,
+    EvidenceRouter,
     LiteLLMResponder,
     LLMConfig,
     PromptPacker,
     RouteEvidence,
     RoutingConfig,
-    SimilarityRouter,
     threshold_for_precision,
 )
 from contextual_avatar.routing._litellm import model_prices, token_counter  # noqa: E402
@@ -171,13 +171,13 @@ def evidence(t: Turned) -> RouteEvidence:
 
 def calibrate(
     turns: list[Turned], success: list[bool], calib: set[str]
-) -> tuple[SimilarityRouter, dict[str, Any]]:
+) -> tuple[EvidenceRouter, dict[str, Any]]:
     """Pick weights and threshold on the calibration conversations (precision >= target)."""
-    best: tuple[float, SimilarityRouter] | None = None
+    best: tuple[float, EvidenceRouter] | None = None
     idx = [i for i, t in enumerate(turns) if t.conversation in calib]
     for mw in (0.0, 0.5, 1.0):
         for hb in (0.0, 0.05):
-            r = SimilarityRouter(
+            r = EvidenceRouter(
                 threshold=0,
                 small_model=SMALL,
                 large_model=LARGE,
@@ -191,7 +191,7 @@ def calibrate(
             if best is None or share > best[0]:
                 best = (
                     share,
-                    SimilarityRouter(
+                    EvidenceRouter(
                         threshold=th,
                         small_model=SMALL,
                         large_model=LARGE,
@@ -210,7 +210,7 @@ def calibrate(
 
 
 def judge(
-    turns: list[Turned], success: list[bool], router: SimilarityRouter, held: set[str]
+    turns: list[Turned], success: list[bool], router: EvidenceRouter, held: set[str]
 ) -> dict[str, float]:
     idx = [i for i, t in enumerate(turns) if t.conversation in held]
     small = [i for i in idx if router.decide(evidence(turns[i])).tier.value == "small"]
@@ -302,7 +302,7 @@ async def tier_replies(
 
 
 async def live(
-    args: argparse.Namespace, turns: list[Turned], router: SimilarityRouter
+    args: argparse.Namespace, turns: list[Turned], router: EvidenceRouter
 ) -> dict[str, Any]:
     """Both tiers answer the same turns; the router's evidence order is judged by APGR."""
     turns = turns[: args.live_turns] if args.live_turns else turns
@@ -514,7 +514,7 @@ async def main(argv: list[str] | None = None) -> None:
         (args.out / "cost_savings_live.json").write_text(json.dumps(live_result, indent=2))
         return
 
-    def mask(turns: list[Turned], router: SimilarityRouter | None) -> list[bool]:
+    def mask(turns: list[Turned], router: EvidenceRouter | None) -> list[bool]:
         if router is None:
             return [False] * len(turns)
         return [router.decide(evidence(t)).tier.value == "small" for t in turns]

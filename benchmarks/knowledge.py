@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from contextual_avatar._text import chunk_id
 from contextual_avatar.knowledge import (
     BackgroundWriter,
     Neo4jGraphSink,
@@ -80,7 +81,7 @@ def make_turn(session: str, turn: int) -> tuple[str, Answer]:
     chunks = tuple(
         ScoredChunk(
             Chunk(
-                id=f"doc{k}:{turn % 50}",
+                id=chunk_id(f"doc{k}", turn % 50),
                 doc_id=f"doc{k}",
                 ordinal=turn % 50,
                 text=f"Section {turn % 50}: the {city} Store follows the Acme Retail Handbook "
@@ -97,7 +98,7 @@ def make_turn(session: str, turn: int) -> tuple[str, Answer]:
         context=chunks,
         cache_hit=False,
         cache=CacheDecision(False, 0.0, 0.5, "cold"),
-        route=RouteDecision(Tier.SMALL, "small", 0.8, 0.5, "ok"),
+        route=RouteDecision(Tier.SMALL, 0.8, 0.5, "ok", model="small"),
         tokens=TokenUsage(100, 30),
         cost_usd=0.0,
         timings={},

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from contextual_avatar import Parts
 from contextual_avatar.testing import RedisServer
 
 HERE = Path(__file__).resolve().parent
@@ -116,7 +117,9 @@ async def _prepare_index(data_dir: Path, docs: list[tuple[str, str]], embedder: 
 
     folder = data_dir.parent / "docs"
     folder.mkdir(parents=True, exist_ok=True)
-    async with AsyncContextEngine(_engine_config(data_dir), embedder=embedder) as engine:
+    async with AsyncContextEngine(
+        _engine_config(data_dir), parts=Parts(embedder=embedder)
+    ) as engine:
         for name, text in docs:
             path = folder / name
             path.write_text(text, encoding="utf-8")
@@ -137,7 +140,9 @@ async def scenario_one_engine(
     from contextual_avatar import AsyncContextEngine
 
     config = _engine_config(data_dir, **cache)
-    async with AsyncContextEngine(config, embedder=embedder, responder=QuoteResponder()) as engine:
+    async with AsyncContextEngine(
+        config, parts=Parts(embedder=embedder, small=QuoteResponder(), large=QuoteResponder())
+    ) as engine:
         await engine.ask("warm-up", questions[0])  # loads models, fills the thread pool
         gc.collect()
         rss0 = _rss_mb()
@@ -183,7 +188,8 @@ async def scenario_uncontended(
     from contextual_avatar import AsyncContextEngine
 
     async with AsyncContextEngine(
-        _engine_config(data_dir), embedder=embedder, responder=QuoteResponder()
+        _engine_config(data_dir),
+        parts=Parts(embedder=embedder, small=QuoteResponder(), large=QuoteResponder()),
     ) as engine:
         await engine.ask("warm-up", questions[0])
         overhead = []
@@ -219,7 +225,9 @@ async def scenario_churn(
 
     config = _engine_config(data_dir, max_sessions=max_sessions)
     samples = []
-    async with AsyncContextEngine(config, embedder=embedder, responder=QuoteResponder()) as engine:
+    async with AsyncContextEngine(
+        config, parts=Parts(embedder=embedder, small=QuoteResponder(), large=QuoteResponder())
+    ) as engine:
         await engine.ask("warm-up", questions[0])
         gc.collect()
         rss0 = _rss_mb()
@@ -227,7 +235,7 @@ async def scenario_churn(
             ids = [f"churn-{wave}-{i}" for i in range(per_wave)]
             await _run_sessions(engine, ids, questions, 1, seed=wave)
             gc.collect()
-            store = engine._cache.store  # resident sessions, read for the report only
+            store = engine.parts.store  # resident sessions, read for the report only
             resident = len(getattr(store, "_sessions", ()))
             samples.append(
                 {
@@ -254,7 +262,7 @@ async def main():
         knowledge={{"path": graph, "outbox_dir": data_dir + "/outbox-" + who}},
         embedder={{"threads": 1}},  # one core each: processes share the machine's cores
     )
-    async with AsyncContextEngine(config, responder=QuoteResponder()) as engine:
+    async with AsyncContextEngine(config, parts=Parts(small=QuoteResponder(), large=QuoteResponder())) as engine:
         await engine.ask(who + "-warm", questions[0])
         print("ready", flush=True)
         sys.stdin = open("/dev/null")

@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(REPO / "src"))
 
-from contextual_avatar import AsyncContextEngine, EngineConfig  # noqa: E402
+from contextual_avatar import AsyncContextEngine, EngineConfig, Parts  # noqa: E402
 from contextual_avatar.ingest import (  # noqa: E402
     ChunkingConfig,
     chunk_segments,
@@ -420,13 +420,13 @@ class Replay:
     def engine(self, **overrides: Any) -> AsyncContextEngine:
         """An engine over the shared index; ``overrides`` are ``EngineConfig`` fields.
 
-        Pass ``store=`` / ``responder=`` through :meth:`engine_with` for custom parts.
+        Pass parts (``store=``, ``small=``, ``large=``, ...) through :meth:`engine_with`.
         """
         return self.engine_with(self.config(**overrides))
 
     def engine_with(self, config: EngineConfig, **parts: Any) -> AsyncContextEngine:
-        """An engine with an explicit config and parts (``store``, ``responder``)."""
-        return AsyncContextEngine(config, embedder=self.embedder, **parts)
+        """An engine with an explicit config and :class:`Parts` fields (``store``, ``small``...)."""
+        return AsyncContextEngine(config, parts=Parts(embedder=self.embedder, **parts))
 
     async def prepare(self, *, verbose: bool = True) -> None:
         """Write the passages and ingest them once (re-runs find the index done)."""

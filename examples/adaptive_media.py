@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from contextual_avatar.codecs import (
+from contextual_avatar.codecs import CodecConfig, ControllerConfig
+from contextual_avatar.codecs.tools import (
     CapacityTrace,
-    CodecConfig,
-    ControllerConfig,
     TracePoint,
     find_clip,
     read_clip,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from contextual_avatar import ContextEngine, EngineConfig
+from contextual_avatar import ContextEngine, EngineConfig, Parts
 from contextual_avatar.retrieval import MiniLMEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,9 +35,12 @@ def make_engine(tmp_path: Path, embedder: MiniLMEmbedder) -> Iterator[Callable[.
     """Build blocking engines on a temp data dir sharing the session's embedder."""
     engines: list[ContextEngine] = []
 
-    def make(**config: Any) -> ContextEngine:
+    def make(parts: Parts | None = None, **config: Any) -> ContextEngine:
         config.setdefault("data_dir", tmp_path / "data")
-        engine = ContextEngine(EngineConfig(**config), embedder=embedder)
+        given = parts or Parts()
+        if given.embedder is None:
+            given = dataclasses.replace(given, embedder=embedder)
+        engine = ContextEngine(EngineConfig(**config), parts=given)
         engines.append(engine)
         return engine
 

@@ -1,18 +1,21 @@
-"""`contextual-avatar bench`: runs benchmark scripts of a checkout and writes the report."""
+"""`contextual-avatar bench` and benchmarks/report.py: run a checkout's benchmarks, write the report."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
+from benchmarks.report import BenchError, find_benchmarks, json_tables, run_bench
+from benchmarks.report_run import GENERATOR_MODULES
 from typer.testing import CliRunner
 
-from contextual_avatar._bench import find_benchmarks, json_tables, run_bench
 from contextual_avatar.cli import app
-from contextual_avatar.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_png() -> bytes:
@@ -78,6 +81,8 @@ def checkout(tmp_path: Path) -> Path:
     (bench / "harness.py").write_text(HARNESS)
     (bench / "broken.py").write_text(BROKEN)
     (bench / "_private.py").write_text("raise SystemExit('never run')\n")
+    for name in GENERATOR_MODULES:  # the CLI runs the checkout's own generator
+        shutil.copy(REPO / "benchmarks" / f"{name}.py", bench / f"{name}.py")
     return tmp_path
 
 
@@ -87,8 +92,15 @@ def test_harness_and_private_modules_are_not_benchmarks(checkout: Path):
     assert [p.stem for p in harnesses] == ["harness"]
 
 
-def test_no_benchmarks_folder_is_a_config_error(tmp_path: Path):
-    with pytest.raises(ConfigError, match="no benchmarks/ folder"):
+def test_the_repository_benchmarks_exclude_the_report_generator():
+    benchmarks, harnesses = find_benchmarks(REPO)
+    names = {p.stem for p in benchmarks} | {p.stem for p in harnesses}
+    assert not names & GENERATOR_MODULES
+    assert {"codecs", "import_time"} <= {p.stem for p in benchmarks}
+
+
+def test_no_benchmarks_folder_is_an_error(tmp_path: Path):
+    with pytest.raises(BenchError, match="no benchmarks/ folder"):
         run_bench(tmp_path)
 
 
@@ -155,7 +167,7 @@ def test_only_runs_the_named_benchmarks(checkout: Path):
     assert report.failed == ()
     assert report.ran == ("good",)
     assert next(r for r in report.runs if r.name == "broken").returncode is None
-    with pytest.raises(ConfigError, match="unknown benchmark"):
+    with pytest.raises(BenchError, match="unknown benchmark"):
         run_bench(checkout, only=["nope"])
 
 
@@ -198,6 +210,18 @@ def test_cli_bench_report_only_and_exit_codes(checkout: Path):
     rebuilt = runner.invoke(app, ["bench", "--report-only", "--root", str(checkout)])
     assert rebuilt.exit_code == 0, rebuilt.output  # ran nothing, so nothing failed now
     assert "FAILED (1)" in (checkout / "docs" / "benchmarks.md").read_text()
-    missing = runner.invoke(app, ["bench", "--root", str(checkout / "nowhere")])
+    unknown = runner.invoke(app, ["bench", "nope", "--root", str(checkout)])
+    assert unknown.exit_code == 1
+    assert "unknown benchmark" in unknown.output
+
+
+def test_cli_bench_outside_a_checkout_says_so(tmp_path: Path):
+    runner = CliRunner()
+    missing = runner.invoke(app, ["bench", "--root", str(tmp_path / "nowhere")])
     assert missing.exit_code == 1
     assert "no benchmarks/ folder" in missing.output
+    assert "source checkout" in missing.output
+    (tmp_path / "benchmarks").mkdir()
+    no_generator = runner.invoke(app, ["bench", "--root", str(tmp_path)])
+    assert no_generator.exit_code == 1
+    assert "report.py not found" in no_generator.output

@@ -137,19 +137,28 @@ def test_transcripts_are_cited_by_time(make_engine, tmp_path):
     assert [str(c) for c in answer.citations] == ["call.vtt 01:12-01:31 (Ben)"]
 
 
-def test_blocking_face_refuses_to_run_inside_its_own_loop(make_engine):
-    eng = make_engine()
+def test_blocking_face_refuses_to_run_inside_its_own_loop(make_engine, guide_pdf):
+    class Reentrant:
+        """A host responder that (wrongly) calls the blocking engine from its loop."""
 
-    async def nested() -> None:
-        eng.ask("s", "hello?")
+        model = "reentrant"
+        engine: ca.ContextEngine | None = None
 
+        async def respond(self, question, *, context, history):
+            assert self.engine is not None
+            return self.engine.ask("s", "again?")
+
+    responder = Reentrant()
+    eng = make_engine(parts=ca.Parts(small=responder, large=responder))
+    responder.engine = eng
+    eng.ingest(guide_pdf)
     with pytest.raises(RuntimeError, match="inside its own event loop"):
-        eng._loop.run(nested())
+        eng.ask("s", "How much does an adult ticket cost?")
 
 
 async def test_async_core_answers_concurrent_sessions(embedder, guide_pdf, tmp_path):
     config = ca.EngineConfig(data_dir=tmp_path / "d")
-    async with ca.AsyncContextEngine(config, embedder=embedder) as eng:
+    async with ca.AsyncContextEngine(config, parts=ca.Parts(embedder=embedder)) as eng:
         await eng.ingest(guide_pdf)
         answers = await asyncio.gather(
             *(eng.ask(f"s{i}", "How much does an adult ticket cost?") for i in range(8))

@@ -16,7 +16,7 @@ def engine(embedder, data_dir: Path, graph: Path) -> ca.ContextEngine:
     # A generous related() timeout so a loaded CI machine cannot drop the facts under test.
     knowledge = {"path": graph, "related_timeout_s": 10}
     config = ca.EngineConfig(data_dir=data_dir, knowledge=knowledge)
-    return ca.ContextEngine(config, embedder=embedder)
+    return ca.ContextEngine(config, parts=ca.Parts(embedder=embedder))
 
 
 def test_a_fact_taught_to_one_avatar_reaches_another(embedder, guide_pdf, tmp_path):
@@ -48,7 +48,7 @@ def test_own_session_facts_are_not_fed_back(embedder, guide_pdf, tmp_path):
 async def test_every_turn_is_written_and_close_drains(embedder, guide_pdf, tmp_path):
     graph = tmp_path / "g.sqlite3"
     config = ca.EngineConfig(data_dir=tmp_path / "d", knowledge={"path": graph})
-    async with ca.AsyncContextEngine(config, embedder=embedder) as avatar:
+    async with ca.AsyncContextEngine(config, parts=ca.Parts(embedder=embedder)) as avatar:
         await avatar.ingest(guide_pdf)
         for q in ["How much does an adult ticket cost?", "And for children?", "When is it open?"]:
             await avatar.ask("s1", q)
@@ -61,7 +61,7 @@ async def test_every_turn_is_written_and_close_drains(embedder, guide_pdf, tmp_p
 
 def test_knowledge_can_be_switched_off(embedder, guide_pdf, tmp_path):
     config = ca.EngineConfig(data_dir=tmp_path / "d", knowledge={"backend": "none"})
-    with ca.ContextEngine(config, embedder=embedder) as avatar:
+    with ca.ContextEngine(config, parts=ca.Parts(embedder=embedder)) as avatar:
         avatar.ingest(guide_pdf)
         assert avatar.ask("s", "How much does an adult ticket cost?").facts == ()
         avatar.flush()

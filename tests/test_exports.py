@@ -21,6 +21,8 @@ def test_all_lists_exactly_the_public_names():
         "types",
         "testing",
         "cli",
+        "parts",
+        "pipeline",
     }
     assert set(ca.__all__) - {"__version__"} == public - modules
 
@@ -39,3 +41,31 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_interfaces_a_host_implements_are_exported_with_their_contracts():
+    """Every seam of the engine is a public name, with a docstring that states its contract."""
+    for name in (
+        "Embedder",
+        "Retriever",
+        "ChunkStore",
+        "EvictionPolicy",
+        "KnowledgeGraphSink",
+        "SimilarityRouter",
+        "Responder",
+        "MediaCodec",
+        "Parts",
+    ):
+        interface = getattr(ca, name)
+        assert interface.__doc__ and len(interface.__doc__.strip()) > 40, name
+    from contextual_avatar import testing
+
+    for suite in (
+        "EvictionPolicyContract",
+        "ChunkStoreContract",
+        "KnowledgeGraphSinkContract",
+        "SimilarityRouterContract",
+        "ResponderContract",
+        "MediaCodecContract",
+    ):
+        assert isinstance(getattr(testing, suite), type), suite

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from contextual_avatar.types import SourceRef, format_timestamp, merge_refs
+import dataclasses
+
+import pytest
+
+from contextual_avatar.types import RouteDecision, SourceRef, Tier, format_timestamp, merge_refs
 
 
 def test_citation_strings():
@@ -37,3 +41,12 @@ def test_merge_refs_keeps_speakers_apart():
         SourceRef("c.vtt", start_s=1, end_s=2, speaker="B"),
     ]
     assert len(merge_refs(refs)) == 2
+
+
+def test_route_decision_model_is_optional_and_keyword_only():
+    decision = RouteDecision(Tier.LARGE, 0.2, 0.3, "weak evidence")
+    assert decision.model is None  # filled from the routed tier's responder
+    assert RouteDecision(Tier.SMALL, 0.9, 0.3, "ok", model="m").model == "m"
+    with pytest.raises(TypeError):
+        RouteDecision(Tier.SMALL, 0.9, 0.3, "ok", "m")  # type: ignore[misc]
+    assert dataclasses.replace(decision, model="m").model == "m"

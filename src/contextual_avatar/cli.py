@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import IO, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,7 +28,7 @@ from rich.progress import (
 
 from contextual_avatar.config import EngineConfig
 from contextual_avatar.engine import ContextEngine
-from contextual_avatar.errors import ContextualAvatarError
+from contextual_avatar.errors import ConfigError, ContextualAvatarError
 from contextual_avatar.types import Answer
 
 __all__ = ["app", "main"]
@@ -212,16 +215,61 @@ def bench(
         Path, typer.Option("--root", help="The checkout holding benchmarks/ and docs/.")
     ] = Path(),
 ) -> None:
-    """Run the benchmarks and write docs/benchmarks.md (tables, plots, reproduce commands)."""
-    from contextual_avatar._bench import run_bench
+    """Run the benchmarks and write docs/benchmarks.md (tables, plots, reproduce commands).
 
-    report = run_bench(
-        root, only=names or (), run=not report_only, timeout_s=timeout, progress=err.print
-    )
-    console.print(f"wrote {report.path} ({len(report.runs)} benchmarks)")
-    if report.failed:
-        err.print(f"[red]failed:[/red] {', '.join(report.failed)}")
-        raise typer.Exit(code=1)
+    The benchmarks and their report generator (``benchmarks/report.py``) belong to a
+    source checkout, not to the installed package, so this runs the checkout's generator.
+    """
+    folder = root / "benchmarks"
+    generator = folder / "report.py"
+    if not folder.is_dir():
+        raise ConfigError(
+            f"no benchmarks/ folder under {root.resolve()}: `contextual-avatar bench` runs "
+            "the benchmarks of a source checkout (an installed package has none); run it "
+            "from the checkout's root or pass --root"
+        )
+    if not generator.is_file():
+        raise ConfigError(
+            f"{generator} not found: --root must be a contextual-avatar source checkout"
+        )
+    command = [sys.executable, str(generator.resolve()), *(names or ()), "--timeout", str(timeout)]
+    if report_only:
+        command.append("--report-only")
+    command += ["--root", str(root.resolve())]
+    code = _run_relayed(command, cwd=root)
+    if code:
+        raise typer.Exit(code=code)
+
+
+def _run_relayed(command: list[str], *, cwd: Path) -> int:
+    """Run ``command``, copying its stdout and stderr line by line to ours as they come.
+
+    Why: a benchmark run takes tens of minutes, so its progress must show while it runs,
+    and going through ``sys.stdout``/``sys.stderr`` (not the raw descriptors) keeps the
+    output capturable by whoever called the command in-process.
+    """
+    with subprocess.Popen(  # noqa: S603 - our interpreter on the checkout's generator
+        command,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        relay = threading.Thread(target=_copy_lines, args=(proc.stderr, sys.stderr), daemon=True)
+        relay.start()
+        _copy_lines(proc.stdout, sys.stdout)
+        relay.join()
+        return proc.wait()
+
+
+def _copy_lines(source: IO[str], sink: IO[str]) -> None:
+    for line in source:
+        sink.write(line)
+        sink.flush()
 
 
 def main() -> None:

@@ -8,12 +8,12 @@ Only :meth:`EngineConfig.from_env` reads the environment, with names like
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contextual_avatar.cache._config import CacheConfig
 from contextual_avatar.codecs._config import CodecConfig
@@ -91,25 +91,31 @@ class EngineConfig(BaseModel):
             ConfigError: A variable holds a value its field rejects (the message names it).
         """
         try:
-            settings = _EnvSettings(**overrides)
+            settings = _env_settings()(**overrides)
         except ValidationError as exc:
             raise ConfigError(_describe(exc, env=True)) from exc
         return cls(**settings.model_dump())
 
 
-class _EnvBase(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True
-    )
+@functools.cache
+def _env_settings() -> type[Any]:
+    """The environment reader, in the shape of EngineConfig.
 
+    Built from EngineConfig's fields, so the two cannot drift apart; built on first use,
+    since pydantic-settings costs about 80 ms to import.
+    """
+    from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Reads the environment into the shape of EngineConfig; built from its fields so the two
-# can never drift apart.
-_EnvSettings: type[BaseSettings] = create_model(
-    "_EnvSettings",
-    __base__=_EnvBase,
-    **{name: (f.annotation, f) for name, f in EngineConfig.model_fields.items()},  # type: ignore[call-overload]
-)
+    class _EnvBase(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True
+        )
+
+    fields: dict[str, Any] = {
+        name: (f.annotation, f) for name, f in EngineConfig.model_fields.items()
+    }
+    model: type[Any] = create_model("_EnvSettings", __base__=_EnvBase, **fields)
+    return model
 
 
 def _describe(exc: ValidationError, *, env: bool = False) -> str:

@@ -177,17 +177,20 @@ class RouteDecision:
 
     Parameters:
         tier: Small (cheap) or large model.
-        model: The model name that will answer.
         score: The evidence score the router compared with its threshold.
         threshold: The threshold in force.
         reason: One line a human can read.
+        model: The model name that will answer; ``None`` means "the routed tier's
+            responder", filled in by the engine, so a custom router need not know the
+            models. Keyword-only.
     """
 
     tier: Tier
-    model: str
     score: float
     threshold: float
     reason: str
+    _: KW_ONLY
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

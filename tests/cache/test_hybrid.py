@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,11 +13,13 @@ from contextual_avatar.cache import (
     belady_hits,
     policy_hits,
 )
-from tests.cache.contract import PolicyContract
+from contextual_avatar.testing import EvictionPolicyContract
 
 
-class TestHybridPolicy(PolicyContract):
-    policy_cls = HybridPolicy
+class TestHybridPolicy(EvictionPolicyContract):
+    @pytest.fixture
+    def make_policy(self):
+        return HybridPolicy
 
     def test_without_returns_every_other_document_is_stale(self):
         p = HybridPolicy()
@@ -69,10 +72,7 @@ class TestHybridPolicy(PolicyContract):
             p.on_admit(k)
         evicted = []
         for k in ["a:2", "a:1", "a:0"]:  # a miss admits a window of a, best chunk last
-            victim = p.victim(k)
-            p.forget(victim)
-            evicted.append(victim)
-            p.on_admit(k)
+            evicted.append(p.admit(k, 4))
         # The other threads' non-frontier chunks go first; the window's once-used
         # chunks are not taken as "a's most used" (the previous rule evicted a:2, then
         # a:1), and its oldest chunk goes only when just frontiers are left besides it.

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from contextual_avatar.cache import LFUPolicy
-from tests.cache.contract import PolicyContract
+from contextual_avatar.testing import EvictionPolicyContract
 
 
-class TestLFUPolicy(PolicyContract):
-    policy_cls = LFUPolicy
+class TestLFUPolicy(EvictionPolicyContract):
+    @pytest.fixture
+    def make_policy(self):
+        return LFUPolicy
 
     def test_frequent_key_survives_recent_ones(self):
         p = LFUPolicy(decay_every=1000)
@@ -53,3 +57,11 @@ class TestLFUPolicy(PolicyContract):
     def test_rejects_bad_decay(self):
         with pytest.raises(ValueError, match="decay_every"):
             LFUPolicy(decay_every=0)
+
+
+class TestLFUPolicyFastDecay(EvictionPolicyContract):
+    """Constructor options survive the state round trip (the factory rebuilds them)."""
+
+    @pytest.fixture
+    def make_policy(self):
+        return partial(LFUPolicy, decay_every=3)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contextual_avatar.cache import CacheEntry, LRUPolicy, MemoryChunkStore
+from contextual_avatar.errors import StoreUnavailable
+from contextual_avatar.testing import ChunkStoreContract
 from contextual_avatar.types import Chunk, SourceRef, Span
 
 
@@ -67,3 +70,32 @@ async def test_session_count_is_bounded():
         await store.admit(f"s{i}", [entry("a")])
     alive = [i for i in range(10) if await store.entries(f"s{i}")]
     assert alive == [7, 8, 9]
+
+
+class TestMemoryChunkStoreContract(ChunkStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return lambda capacity, policy: MemoryChunkStore(capacity=capacity, policy_factory=policy)
+
+
+async def test_entries_keep_the_order_of_one_by_one_admission():
+    # k1 is evicted by k3 and re-admitted: it goes last, as admitting one at a time would.
+    store = MemoryChunkStore(capacity=2, policy_factory=LRUPolicy)
+    evicted = await store.admit("s", [entry(k) for k in ["k1", "k2", "k3", "k1"]])
+    assert evicted == ["k1", "k2"]
+    assert [e.chunk.id for e in await store.entries("s")] == ["k3", "k1"]
+
+
+async def test_a_commit_that_keeps_losing_gives_up():
+    class Contended(MemoryChunkStore):
+        async def commit(self, session, version, policy, written, evicted):
+            return False
+
+    store = Contended(capacity=2, policy_factory=LRUPolicy)
+    with pytest.raises(StoreUnavailable, match="32 times"):
+        await store.admit("s", [entry("a")])
+
+
+def test_capacity_below_one_is_refused():
+    with pytest.raises(ValueError, match="capacity"):
+        MemoryChunkStore(capacity=0, policy_factory=LRUPolicy)

@@ -25,6 +25,7 @@ from contextual_avatar.cache import (
     session_key,
 )
 from contextual_avatar.errors import StoreUnavailable
+from contextual_avatar.testing import ChunkStoreContract
 from contextual_avatar.types import Chunk, SourceRef, Span
 
 
@@ -39,6 +40,35 @@ def entry(key: str, seed: int = 0) -> CacheEntry:
     )
     rng = np.random.default_rng(abs(hash((key, seed))) % 2**32)
     return CacheEntry(chunk, rng.standard_normal(8).astype(np.float32))
+
+
+class TestRedisChunkStoreContract(ChunkStoreContract):
+    @pytest.fixture
+    def make_store(self, redis_url, key_prefix):
+        def make(capacity, policy):
+            return RedisChunkStore(
+                capacity=capacity, policy_factory=policy, url=redis_url, prefix=key_prefix
+            )
+
+        return make
+
+
+class TestFallbackChunkStoreContract(ChunkStoreContract):
+    """Over a live Redis (calls pass through) and a dead one (memory serves)."""
+
+    @pytest.fixture(params=["redis up", "redis down"])
+    def make_store(self, request, redis_url, key_prefix):
+        url = redis_url if request.param == "redis up" else "redis://127.0.0.1:1/0"
+
+        def make(capacity, policy):
+            return FallbackChunkStore(
+                RedisChunkStore(
+                    capacity=capacity, policy_factory=policy, url=url, prefix=key_prefix
+                ),
+                MemoryChunkStore(capacity=capacity, policy_factory=policy),
+            )
+
+        return make
 
 
 async def test_round_trip_keeps_chunk_and_vector(redis_url, key_prefix):

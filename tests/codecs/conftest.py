@@ -10,7 +10,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from contextual_avatar.codecs import find_clip, read_clip  # noqa: E402
+from contextual_avatar.codecs.tools import find_clip, read_clip  # noqa: E402
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 TRACES = Path(__file__).resolve().parents[2] / "benchmarks" / "traces"

@@ -49,9 +49,32 @@ def test_odd_rung_rejected():
 def test_all_names_exported():
     public = {n for n in dir(codecs) if not n.startswith("_")} - {"annotations"}
     assert set(codecs.__all__) == public
+    for name in codecs.__all__:
+        assert getattr(codecs, name) is not None
+
+
+def test_tooling_is_not_exported_by_the_runtime_package():
+    import contextual_avatar.codecs.tools as tools
+
+    assert not set(tools.__all__) & set(codecs.__all__)
+    assert {"simulate_call", "NetworkSimulator", "yuv_psnr", "find_clip"} <= set(tools.__all__)
+    for name in tools.__all__:
+        assert getattr(tools, name) is not None
 
 
 def test_import_does_not_load_av():
     code = "import sys, contextual_avatar.codecs; print('av' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_config_loads_no_encoder_and_no_tooling():
+    code = (
+        "import sys, contextual_avatar.codecs._config, contextual_avatar.codecs as c; "
+        "c.CodecConfig; c.BitrateController; "
+        "print(sorted(m for m in sys.modules if m == 'av' or m.startswith('av.') "
+        "or m.startswith(('contextual_avatar.codecs._video', 'contextual_avatar.codecs._audio', "
+        "'contextual_avatar.codecs._adaptive', 'contextual_avatar.codecs.tools'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

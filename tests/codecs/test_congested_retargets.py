@@ -10,13 +10,11 @@ import pytest
 from contextual_avatar.codecs import (
     AdaptiveSender,
     BitrateController,
-    CapacityTrace,
     ControllerConfig,
-    NetworkSimulator,
     RateDecision,
-    TracePoint,
     VideoEncoder,
 )
+from contextual_avatar.codecs.tools import CapacityTrace, NetworkSimulator, TracePoint
 
 
 def frames_sender(face_frames, **kwargs) -> tuple[AdaptiveSender, RateDecision]:

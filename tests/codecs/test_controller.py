@@ -9,13 +9,11 @@ from pydantic import ValidationError
 
 from contextual_avatar.codecs import (
     BitrateController,
-    CapacityTrace,
     ControllerConfig,
-    NetworkSimulator,
     OveruseDetector,
-    TracePoint,
     TrendlineEstimator,
 )
+from contextual_avatar.codecs.tools import CapacityTrace, NetworkSimulator, TracePoint
 
 
 def run(trace: CapacityTrace, seconds: float, config: ControllerConfig | None = None):

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from contextual_avatar.codecs import CapacityTrace, NetworkSimulator, TracePoint
+from contextual_avatar.codecs.tools import CapacityTrace, NetworkSimulator, TracePoint
 from contextual_avatar.errors import CodecError
 
 

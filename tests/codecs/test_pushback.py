@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import random
 
-from contextual_avatar.codecs import (
-    BitrateController,
-    CapacityTrace,
-    ControllerConfig,
-    NetworkSimulator,
-    RateDecision,
-    TracePoint,
-)
+from contextual_avatar.codecs import BitrateController, ControllerConfig, RateDecision
+from contextual_avatar.codecs.tools import CapacityTrace, NetworkSimulator, TracePoint
 
 DROP = CapacityTrace([TracePoint(0, 2_000_000), TracePoint(10, 400_000)])
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contextual_avatar.codecs import (
-    CapacityTrace,
-    CodecConfig,
-    ControllerConfig,
-    TracePoint,
-    simulate_call,
-)
+from contextual_avatar.codecs import CodecConfig, ControllerConfig
+from contextual_avatar.codecs.tools import CapacityTrace, TracePoint, simulate_call
 
 
 @pytest.fixture(scope="module")

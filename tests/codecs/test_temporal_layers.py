@@ -11,12 +11,14 @@ import pytest
 from contextual_avatar.codecs import (
     AdaptiveSender,
     BitrateController,
-    CapacityTrace,
     CodecConfig,
     ControllerConfig,
+    VideoEncoder,
+)
+from contextual_avatar.codecs.tools import (
+    CapacityTrace,
     NetworkSimulator,
     TracePoint,
-    VideoEncoder,
     find_clip,
     read_clip,
     simulate_call,

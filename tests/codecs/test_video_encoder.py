@@ -5,13 +5,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from contextual_avatar.codecs import (
-    VIDEO_CLOCK,
-    MediaCodec,
-    VideoDecoder,
-    VideoEncoder,
-    yuv_psnr,
-)
+from contextual_avatar.codecs import VIDEO_CLOCK, MediaCodec, VideoDecoder, VideoEncoder
+from contextual_avatar.codecs.tools import yuv_psnr
 from contextual_avatar.errors import CodecError
 
 CODECS = ["av1", "vp9", "h264"]

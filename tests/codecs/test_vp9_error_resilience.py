@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from contextual_avatar.codecs import CodecConfig, VideoDecoder, VideoEncoder, yuv_psnr
+from contextual_avatar.codecs import CodecConfig, VideoDecoder, VideoEncoder
+from contextual_avatar.codecs.tools import yuv_psnr
 
 
 def error_resilient_bits(packets) -> list[int]:

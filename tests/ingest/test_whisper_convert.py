@@ -14,10 +14,12 @@ whisper = pytest.importorskip("whisper")
 
 from contextual_avatar.ingest._whisper_convert import (  # noqa: E402
     DEFAULT_CHECKPOINT_NAME,
-    ConversionError,
     bundled_ctranslate2_model,
     convert_ctranslate2_whisper,
     default_whisper_checkpoint,
+)
+from contextual_avatar.ingest._whisper_ct2 import (  # noqa: E402
+    ConversionError,
     read_ctranslate2_model,
 )
 

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contextual_avatar.ingest._transcribe import (
+from contextual_avatar.ingest._transcribe_words import (
     TimedText,
     find_untranscribed,
     group_words,

@@ -64,6 +64,17 @@ def prefix() -> str:
 _CLEANUP = "MATCH (f:Fact) WHERE f.session_id STARTS WITH $prefix DETACH DELETE f"
 
 
+async def delete_sessions(target: BoltTarget, prefix: str) -> None:
+    """Remove the facts of every session whose id starts with ``prefix``."""
+    import neo4j
+
+    async with (
+        neo4j.AsyncGraphDatabase.driver(target.uri, auth=(target.user, target.password)) as driver,
+        driver.session(database=target.database) as session,
+    ):
+        await (await session.run(_CLEANUP, prefix=prefix)).consume()
+
+
 @pytest.fixture
 async def neo4j_sink(bolt_target: BoltTarget, prefix: str) -> AsyncIterator[Neo4jGraphSink]:
     sink = Neo4jGraphSink(
@@ -74,15 +85,7 @@ async def neo4j_sink(bolt_target: BoltTarget, prefix: str) -> AsyncIterator[Neo4
         connect_timeout_s=5.0,
     )
     yield sink
-    import neo4j
-
-    async with (
-        neo4j.AsyncGraphDatabase.driver(
-            bolt_target.uri, auth=(bolt_target.user, bolt_target.password)
-        ) as driver,
-        driver.session(database=bolt_target.database) as session,
-    ):
-        await (await session.run(_CLEANUP, prefix=prefix)).consume()
+    await delete_sessions(bolt_target, prefix)
     await sink.close()
 
 

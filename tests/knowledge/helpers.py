@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from contextual_avatar.knowledge import extract_facts
 from contextual_avatar.testing import make_answer as _make_answer
+from contextual_avatar.testing._contract_knowledge import HOSTILE_STRINGS
 from contextual_avatar.types import Answer, Fact, SourceRef
 
-HOSTILE = [
-    'O\'Brien "quoted"',
-    "back`tick`",
-    "x'}) DETACH DELETE n //",
-    '"}) MATCH (n) DETACH DELETE n RETURN 1 //',
-    "line one\nline two\r\n",
-    "$param {braces} [brackets] ; -- comment",
-    "Ünïcödé Straße 東京 \u200b zero-width",
-    "emoji 🧪🔥 and RTL \u202e evil",
-    "\\ backslash \\' \\\"",
-    "",
-]
+# The contract suite's hostile strings, plus the empty one (valid for a fact, not a key).
+HOSTILE = [*HOSTILE_STRINGS, ""]
 
 
 def make_answer(

@@ -17,3 +17,8 @@ def test_all_lists_the_public_names() -> None:
 
 def test_testing_exports_the_bolt_server() -> None:
     assert {"BoltServer", "BoltServerError", "free_port"} <= set(testing.__all__)
+
+
+def test_testing_exports_the_sink_contract() -> None:
+    assert "KnowledgeGraphSinkContract" in testing.__all__
+    assert testing.KnowledgeGraphSinkContract.__name__ == "KnowledgeGraphSinkContract"

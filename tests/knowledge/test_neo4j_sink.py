@@ -1,22 +1,26 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from contextual_avatar.errors import StoreUnavailable
 from contextual_avatar.knowledge import Neo4jGraphSink
-from contextual_avatar.testing import BoltServer
+from contextual_avatar.testing import BoltServer, KnowledgeGraphSinkContract
 
-from .conftest import BoltTarget
-from .contract import SinkContract
+from .conftest import BoltTarget, delete_sessions
 from .helpers import turn_facts
+from .sink_extras import SinkExtras
 
 
-class TestNeo4jGraphSink(SinkContract):
+class TestNeo4jGraphSink(KnowledgeGraphSinkContract, SinkExtras):
     @pytest.fixture
-    def sink(self, neo4j_sink: Neo4jGraphSink) -> Neo4jGraphSink:
-        return neo4j_sink
+    async def sink(
+        self, neo4j_sink: Neo4jGraphSink, bolt_target: BoltTarget
+    ) -> AsyncIterator[Neo4jGraphSink]:
+        yield neo4j_sink
+        # The server is shared by the session (or is a real database): leave it as found.
+        await delete_sessions(bolt_target, self.session_prefix)
 
     @pytest.fixture
     def sink_factory(self, bolt_target: BoltTarget) -> Callable[..., Neo4jGraphSink]:

@@ -9,13 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contextual_avatar.knowledge import SQLiteGraphSink, fact_id
+from contextual_avatar.testing import KnowledgeGraphSinkContract
 from contextual_avatar.types import Fact
 
-from .contract import SinkContract
 from .helpers import turn_facts
+from .sink_extras import SinkExtras
 
 
-class TestSQLiteGraphSink(SinkContract):
+class TestSQLiteGraphSink(KnowledgeGraphSinkContract, SinkExtras):
     @pytest.fixture
     def sink(self, sqlite_sink: SQLiteGraphSink) -> SQLiteGraphSink:
         return sqlite_sink

@@ -4,7 +4,10 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given
@@ -24,7 +27,9 @@ from contextual_avatar.testing import BoltServer, free_port
 
 from .helpers import turn_facts
 
-FAST_RETRY = {"retry_initial_s": 0.01, "retry_max_s": 0.05}
+_T = TypeVar("_T")
+
+FAST_RETRY: dict[str, Any] = {"retry_initial_s": 0.01, "retry_max_s": 0.05}
 
 
 async def test_submitted_facts_reach_the_store(
@@ -253,3 +258,73 @@ async def test_fact_the_store_cannot_encode_is_set_aside_not_blocking(
     assert kept == poison  # kept exactly, for a human to look at
     assert "UnicodeEncodeError" in error
     assert outbox.count() == 0
+
+
+# -- exit without aclose(): spill() ------------------------------------------------------------
+
+
+def _bury(loop: asyncio.AbstractEventLoop, *closing: Coroutine[Any, Any, None]) -> None:
+    """Cancel what an abandoned (stopped) loop still holds, run ``closing``, close it."""
+    tasks = asyncio.all_tasks(loop)
+
+    async def finish() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for coro in closing:
+            await coro
+
+    loop.run_until_complete(finish())
+    loop.close()
+
+
+async def test_spill_after_the_loop_stopped_keeps_every_fact_for_the_next_writer(
+    tmp_path: Path,
+) -> None:
+    """The sync engine's case: its loop thread is gone before anyone called aclose()."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def on_loop(coro: Coroutine[Any, Any, _T]) -> _T:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    first_sink = SQLiteGraphSink(tmp_path / "kg.sqlite3")
+
+    async def start() -> BackgroundWriter:
+        return BackgroundWriter(first_sink, outbox_dir=tmp_path / "ob", batch_size=8).start()
+
+    writer = on_loop(start())
+    delivered, acked = turn_facts("exit", 0), turn_facts("exit", 1)
+    writer.submit(delivered)
+    on_loop(writer.flush())  # in the store
+    writer.submit(acked)
+    on_loop(writer.checkpoint())  # in the outbox, maybe in the store too
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+
+    queued = turn_facts("exit", 2) + turn_facts("exit", 3) + delivered  # the last: a re-submit
+    writer.submit(queued[:10])
+    writer.submit(queued[10:])
+    assert writer.stats.queued == len(queued)
+    assert writer.spill() == len(queued)
+    assert writer.spill() == 0
+    stats = writer.stats
+    assert (stats.queued, stats.acknowledged) == (0, stats.submitted)
+    with pytest.raises(WriterClosedError):
+        writer.submit(turn_facts("exit", 4))
+    outbox = Outbox(tmp_path / "ob")
+    in_outbox = [f.id for _, f in outbox.peek(10_000)]
+    outbox.close()
+    assert in_outbox[-len(queued) :] == [f.id for f in queued]  # after what was there, in order
+    assert len(in_outbox) <= len(queued) + len(acked)
+    await asyncio.to_thread(_bury, loop, first_sink.close())
+
+    sink = SQLiteGraphSink(tmp_path / "kg.sqlite3")
+    async with BackgroundWriter(sink, outbox_dir=tmp_path / "ob") as replay:
+        await replay.flush()
+    expected = {f.id for f in delivered + acked + queued}
+    assert await sink.count() == len(expected)  # each fact once, re-submits and replays too
+    assert {f.id for f in await sink.get(sorted(expected))} == expected
+    assert Outbox(tmp_path / "ob").count() == 0
+    await sink.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contextual_avatar import ContextEngine, EngineConfig
+from contextual_avatar import ContextEngine, EngineConfig, Parts
 from contextual_avatar.errors import ContextualAvatarError, IngestError
 from contextual_avatar.retrieval import FaissIndex, MiniLMEmbedder
 
@@ -44,7 +44,7 @@ def engine(
     data_dir: Path, embedder: MiniLMEmbedder, guide_pdf_path: Path
 ) -> Iterator[ContextEngine]:
     """One engine for the module, with a real document already indexed."""
-    with ContextEngine(EngineConfig(data_dir=data_dir), embedder=embedder) as eng:
+    with ContextEngine(EngineConfig(data_dir=data_dir), parts=Parts(embedder=embedder)) as eng:
         eng.ingest(guide_pdf_path)
         yield eng
 
@@ -113,7 +113,7 @@ def test_size_limit_is_checked_before_reading(tmp_path: Path, embedder: MiniLMEm
     big = tmp_path / "big.txt"
     big.write_text("The museum opens at ten. " * 100, encoding="utf-8")  # 2,500 bytes
     config = EngineConfig(data_dir=tmp_path / "data", ingest={"max_file_bytes": 1024})
-    with ContextEngine(config, embedder=embedder) as eng:
+    with ContextEngine(config, parts=Parts(embedder=embedder)) as eng:
         with pytest.raises(IngestError, match="over the 1,024-byte limit"):
             eng.ingest(big)
         assert not (tmp_path / "data" / "index").exists()

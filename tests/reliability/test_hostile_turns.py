@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contextual_avatar import ContextEngine, EngineConfig
+from contextual_avatar import ContextEngine, EngineConfig, Parts
 from contextual_avatar.errors import InputError
 from contextual_avatar.retrieval import MiniLMEmbedder
 
@@ -25,10 +25,14 @@ QUESTION = "How much does an adult ticket cost?"
 
 
 def test_injected_instructions_change_nothing(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
-    with ContextEngine(EngineConfig(data_dir=tmp_path / "clean"), embedder=embedder) as clean:
+    with ContextEngine(
+        EngineConfig(data_dir=tmp_path / "clean"), parts=Parts(embedder=embedder)
+    ) as clean:
         clean.ingest(GUIDE)
         baseline = clean.ask("s", QUESTION)
-    with ContextEngine(EngineConfig(data_dir=tmp_path / "dirty"), embedder=embedder) as eng:
+    with ContextEngine(
+        EngineConfig(data_dir=tmp_path / "dirty"), parts=Parts(embedder=embedder)
+    ) as eng:
         eng.ingest(GUIDE)
         eng.ingest(HOSTILE_DIR / "prompt_injection.md")
         eng.ingest(HOSTILE_DIR / "prompt_injection.pdf")
@@ -54,7 +58,9 @@ def test_hostile_session_ids_are_separate_sessions_and_never_logged(
     tmp_path: Path, embedder: MiniLMEmbedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     ids = [i for i in HOSTILE_IDS if i.strip() and "\ud800" not in i]
-    with ContextEngine(EngineConfig(data_dir=tmp_path / "d"), embedder=embedder) as eng:
+    with ContextEngine(
+        EngineConfig(data_dir=tmp_path / "d"), parts=Parts(embedder=embedder)
+    ) as eng:
         eng.ingest(GUIDE)
         with caplog.at_level(logging.DEBUG, logger="contextual_avatar"):
             for sid in ids:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from contextual_avatar import AsyncContextEngine, EngineConfig
+from contextual_avatar import AsyncContextEngine, EngineConfig, Parts
 from contextual_avatar.retrieval import MiniLMEmbedder
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,9 @@ def _run_child(data_dir: Path, a: Path, b: Path, point: str) -> subprocess.Compl
 async def _check_index(
     data_dir: Path, embedder: MiniLMEmbedder, expected: set[str], b: Path, c: Path
 ) -> None:
-    async with AsyncContextEngine(EngineConfig(data_dir=data_dir), embedder=embedder) as engine:
+    async with AsyncContextEngine(
+        EngineConfig(data_dir=data_dir), parts=Parts(embedder=embedder)
+    ) as engine:
         assert {d.name for d in engine.documents} == expected
         answer = await engine.ask("after-crash", "What was the submarine built in?")
         assert answer.context, "the index must answer"
@@ -112,7 +114,9 @@ async def _check_index(
         await engine.ingest(c)
     versions = sorted(p.name for p in (data_dir / "index").glob("v-*"))
     assert len(versions) == 1, versions  # leftovers of the crash were removed
-    async with AsyncContextEngine(EngineConfig(data_dir=data_dir), embedder=embedder) as again:
+    async with AsyncContextEngine(
+        EngineConfig(data_dir=data_dir), parts=Parts(embedder=embedder)
+    ) as again:
         assert {d.name for d in again.documents} == expected | {"submarine.md", "ferry.md"}
         hit = await again.ask("x", "When was the submarine built?")
         assert any(c.source == "submarine.md" for c in hit.citations)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from contextual_avatar import AsyncContextEngine, EngineConfig
+from contextual_avatar import AsyncContextEngine, EngineConfig, Parts
 from contextual_avatar.errors import ModelError
 from contextual_avatar.retrieval import MiniLMEmbedder
 from contextual_avatar.testing import free_port
@@ -79,7 +79,7 @@ async def test_stalled_llm_times_out_and_the_other_tier_answers(
     silent_llm: str, tmp_path: Path, embedder: MiniLMEmbedder
 ) -> None:
     config = _config(tmp_path, silent_llm, timeout_s=600)
-    async with AsyncContextEngine(config, embedder=embedder) as engine:
+    async with AsyncContextEngine(config, parts=Parts(embedder=embedder)) as engine:
         await engine.ingest(GUIDE)
         async with asyncio.timeout(HANG_GUARD_S):
             first = await engine.ask("caller", "How much is an adult ticket?")
@@ -96,7 +96,7 @@ async def test_without_fallback_a_stall_is_a_model_error_not_a_hang(
     silent_llm: str, tmp_path: Path, embedder: MiniLMEmbedder
 ) -> None:
     config = _config(tmp_path, silent_llm, timeout_s=600, fallback=False, retries=0)
-    async with AsyncContextEngine(config, embedder=embedder) as engine:
+    async with AsyncContextEngine(config, parts=Parts(embedder=embedder)) as engine:
         await engine.ingest(GUIDE)
         async with asyncio.timeout(HANG_GUARD_S):
             with pytest.raises(ModelError, match="openai/stalled"):
@@ -107,7 +107,7 @@ async def test_stall_after_the_first_token_ends_within_timeout_s(
     half_answer_llm: str, tmp_path: Path, embedder: MiniLMEmbedder
 ) -> None:
     config = _config(tmp_path, half_answer_llm, timeout_s=2.0)
-    async with AsyncContextEngine(config, embedder=embedder) as engine:
+    async with AsyncContextEngine(config, parts=Parts(embedder=embedder)) as engine:
         await engine.ingest(GUIDE)
         heard: list[str] = []
 

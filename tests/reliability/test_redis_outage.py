@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contextual_avatar import AsyncContextEngine, EngineConfig
+from contextual_avatar import AsyncContextEngine, EngineConfig, Parts
 from contextual_avatar.cache import (
     FallbackChunkStore,
     FallbackHistory,
@@ -68,7 +68,7 @@ async def test_redis_killed_mid_conversation_answers_continue_and_recover(
         },
     )
     session = "caller:{1}*"
-    async with AsyncContextEngine(config, embedder=embedder) as engine:
+    async with AsyncContextEngine(config, parts=Parts(embedder=embedder)) as engine:
         await engine.ingest(GUIDE)
         healthy = [await engine.ask(session, q) for q in QUESTIONS[:3]]
         assert await _history_questions(own_redis.url, key_prefix, session) == [
@@ -117,7 +117,7 @@ async def test_without_fallback_an_outage_is_a_clear_store_error(
             "fallback": False,
         },
     )
-    async with AsyncContextEngine(config, embedder=embedder) as engine:
+    async with AsyncContextEngine(config, parts=Parts(embedder=embedder)) as engine:
         await engine.ingest(GUIDE)
         await engine.ask("s", QUESTIONS[0])
         own_redis.kill()

@@ -10,7 +10,8 @@ import asyncio
 
 import pytest
 
-from contextual_avatar import AsyncContextEngine, ContextEngine, EngineConfig
+from contextual_avatar import AsyncContextEngine, ContextEngine, EngineConfig, Parts
+from contextual_avatar.cache import MemoryHistory
 from contextual_avatar.routing import LLMConfig, RoutingConfig
 from contextual_avatar.types import Answer, Tier
 
@@ -36,7 +37,8 @@ def routing(llm_server) -> RoutingConfig:
 @pytest.fixture
 def engine(tmp_path, embedder, routing, guide_pdf):
     eng = ContextEngine(
-        EngineConfig(data_dir=tmp_path / "data", routing=routing), embedder=embedder
+        EngineConfig(data_dir=tmp_path / "data", routing=routing),
+        parts=Parts(embedder=embedder, history=MemoryHistory(max_turns=8)),
     )
     eng.ingest(guide_pdf)
     yield eng
@@ -44,7 +46,9 @@ def engine(tmp_path, embedder, routing, guide_pdf):
 
 
 def history(eng: ContextEngine, session: str):
-    return eng._loop.run(eng._core._history.recent(session))
+    """The session's turns, read from the in-memory history the test gave the engine."""
+    assert eng.parts.history is not None
+    return asyncio.run(eng.parts.history.recent(session))
 
 
 def test_sync_stream_yields_deltas_then_a_priced_answer(engine):
@@ -95,7 +99,7 @@ async def test_cancelling_the_async_stream_task_is_a_barge_in(
     tmp_path, embedder, routing, guide_pdf
 ):
     async with AsyncContextEngine(
-        EngineConfig(data_dir=tmp_path / "d", routing=routing), embedder=embedder
+        EngineConfig(data_dir=tmp_path / "d", routing=routing), parts=Parts(embedder=embedder)
     ) as eng:
         await eng.ingest(guide_pdf)
         first = asyncio.Event()
@@ -110,7 +114,8 @@ async def test_cancelling_the_async_stream_task_is_a_barge_in(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        turns = await eng._history.recent("a")
+        assert eng.parts.history is not None
+        turns = await eng.parts.history.recent("a")
         assert turns[-1].answer.endswith("[interrupted]")
         assert eng.ledger.entries("a")[-1].interrupted
 

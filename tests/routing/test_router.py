@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from contextual_avatar.errors import ConfigError
 from contextual_avatar.routing import (
+    EvidenceRouter,
     RouteEvidence,
-    SimilarityRouter,
     calibrate_threshold,
     threshold_for_precision,
 )
@@ -27,8 +27,8 @@ evidence = st.builds(
 
 def router(
     margin_weight: float = 0.0, cache_hit_bonus: float = 0.0, threshold: float = 0.3
-) -> SimilarityRouter:
-    return SimilarityRouter(
+) -> EvidenceRouter:
+    return EvidenceRouter(
         threshold=threshold,
         small_model="s",
         large_model="l",
@@ -96,13 +96,19 @@ def test_a_cache_hit_never_routes_large(values, hit):
 
 
 def test_decision_explains_itself():
-    r = SimilarityRouter(threshold=0.3, small_model="small-m", large_model="large-m")
+    r = EvidenceRouter(threshold=0.3, small_model="small-m", large_model="large-m")
     weak = r.route("q", scored([0.1]))
     strong = r.route("q", scored([0.9]))
     assert (weak.tier, weak.model) == (Tier.LARGE, "large-m")
     assert "< 0.300" in weak.reason
     assert (strong.tier, strong.model) == (Tier.SMALL, "small-m")
     assert strong.score == 0.9
+
+
+def test_without_model_names_the_decision_leaves_the_model_to_the_tiers():
+    r = EvidenceRouter(threshold=0.3)
+    assert r.route("q", scored([0.9])).model is None
+    assert r.route("q", scored([0.1])).model is None
 
 
 def test_evidence_features():

@@ -9,12 +9,24 @@ from contextual_avatar.cache._hybrid import HybridPolicy, document_of
 from contextual_avatar.cache._keys import session_key, session_tag
 from contextual_avatar.cache._lfu import LFUPolicy
 from contextual_avatar.cache._oracle import belady_hits, infinite_hits, policy_hits
-from contextual_avatar.cache._policy import EvictionPolicy, FIFOPolicy, LRUPolicy
+from contextual_avatar.cache._policy import (
+    EvictionPolicy,
+    FIFOPolicy,
+    LRUPolicy,
+    PolicyFactory,
+    check_state,
+)
 from contextual_avatar.cache._redis import RedisChunkStore
-from contextual_avatar.cache._store import CacheEntry, ChunkStore, MemoryChunkStore
+from contextual_avatar.cache._store import (
+    BaseChunkStore,
+    CacheEntry,
+    ChunkStore,
+    MemoryChunkStore,
+)
 
 __all__ = [
     "Analyzer",
+    "BaseChunkStore",
     "Breaker",
     "CacheConfig",
     "CacheEntry",
@@ -32,11 +44,13 @@ __all__ = [
     "LRUPolicy",
     "MemoryChunkStore",
     "MemoryHistory",
+    "PolicyFactory",
     "RedisChunkStore",
     "RedisHistory",
     "belady_hits",
     "build_history",
     "build_store",
+    "check_state",
     "document_of",
     "infinite_hits",
     "policy_factory",

@@ -15,7 +15,6 @@ and the conversation's document focus, so a hit and a miss order context alike.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -23,6 +22,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from contextual_avatar._text import chunk_id, terms
 from contextual_avatar.cache._store import CacheEntry, ChunkStore
 from contextual_avatar.types import CacheDecision, Chunk, ScoredChunk
 
@@ -39,11 +39,6 @@ DEFAULT_MAX_MISSING = 1
 DEFAULT_RANK_LEXICAL = 0.3
 DEFAULT_RANK_FOCUS = 0.4
 _TERM_MEMO = 4096
-_WORD = re.compile(r"\w+")
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if len(w) > 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +91,7 @@ class ChunkCache:
             max_missing: Question terms that may be absent from every cached chunk on a
                 hit (``None``: no lexical condition, cosine alone decides).
             analyzer: Text to terms, for the question (``lookup(terms=...)``) and the
-                cached chunks alike (default: lower-cased words).
+                cached chunks alike (default: the retriever's ``terms``).
             lexical_weight: Weight of a chunk's share of the question's terms in the
                 ranking of cached chunks.
             focus_weight: Weight of the conversation's focus on the chunk's document.
@@ -111,7 +106,7 @@ class ChunkCache:
         self.neighbours = neighbours
         self._source = source
         self.max_missing = max_missing
-        self._analyzer: Analyzer = analyzer or _words
+        self._analyzer: Analyzer = analyzer or terms
         self.lexical_weight = lexical_weight
         self.focus_weight = focus_weight
         self.prefetch = prefetch
@@ -188,7 +183,7 @@ class ChunkCache:
         """Admit the chunk after ``best`` (the conversation's next stop) if it exists."""
         if self._source is None:
             return
-        after = f"{best.doc_id}:{best.ordinal + 1}"
+        after = chunk_id(best.doc_id, best.ordinal + 1)
         if after in cached:
             return
         found = self._source([after])
@@ -231,7 +226,9 @@ class ChunkCache:
         if self._source is not None and self.neighbours > 0:
             ids = []
             for d in range(1, self.neighbours + 1):
-                ids += [f"{best.doc_id}:{best.ordinal + d}", f"{best.doc_id}:{best.ordinal - d}"]
+                ids.append(chunk_id(best.doc_id, best.ordinal + d))
+                if best.ordinal >= d:  # no chunk before the first
+                    ids.append(chunk_id(best.doc_id, best.ordinal - d))
             wanted = [i for i in ids if i not in chosen]
             for entry in self._source(wanted):
                 chosen.setdefault(entry.chunk.id, entry)

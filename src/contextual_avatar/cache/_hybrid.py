@@ -37,6 +37,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from contextual_avatar._text import document_of
 from contextual_avatar.cache._policy import EvictionPolicy
 
 __all__ = ["DEFAULT_RETURN_GAPS", "HybridPolicy", "document_of"]
@@ -45,11 +46,6 @@ __all__ = ["DEFAULT_RETURN_GAPS", "HybridPolicy", "document_of"]
 DEFAULT_RETURN_GAPS = 8
 #: Groups whose last use is remembered (resident ones always are).
 _GROUPS_KEPT = 64
-
-
-def document_of(key: str) -> str:
-    """The group of a chunk id ``"{doc_id}:{ordinal}"``: its document."""
-    return key.rpartition(":")[0] or key
 
 
 class HybridPolicy(EvictionPolicy):

@@ -31,32 +31,22 @@ def policy_hits(
     Args:
         trace: Needed keys in order.
         capacity: Resident keys at most.
-        policy: A fresh policy (it is driven like a store drives it).
+        policy: A fresh policy (driven through :meth:`~EvictionPolicy.admit` and
+            :meth:`~EvictionPolicy.hit`, exactly as a store drives it).
         prefetch: Extra keys to admit after the needed one on a miss (admitted first,
             so the needed key is the most recent).
     """
-    resident: set[str] = set()
     hits: list[bool] = []
-
-    def admit(key: str) -> None:
-        if key not in resident and len(resident) >= capacity:
-            victim = policy.victim(key)
-            policy.forget(victim)
-            resident.discard(victim)
-        policy.on_admit(key)
-        resident.add(key)
-
     for key in trace:
-        if key in resident:
+        if policy.hit(key):
             hits.append(True)
-            policy.on_hit(key)
             continue
         hits.append(False)
         extra = [k for k in (prefetch(key) if prefetch else ()) if k != key]
         for k in extra[: capacity - 1]:
-            if k not in resident:
-                admit(k)
-        admit(key)
+            if k not in policy:
+                policy.admit(k, capacity)
+        policy.admit(key, capacity)
     return hits
 
 

@@ -3,12 +3,15 @@
 Each session is two hashes: ``entries`` (``c:<id>`` chunk JSON, ``v:<id>`` float32
 vector bytes) and ``meta`` (``version`` and the policy ``state`` as JSON). A change
 (admit, touch) reads the meta, runs the policy in Python, and commits with one Lua
-script that applies it only if the version is unchanged (compare-and-set), writes the
-entries, deletes the victims, bumps the version and sets the TTL, atomically. A
+script that applies it only if the version is unchanged (compare-and-set), deletes the
+victims, writes the entries, bumps the version and sets the TTL, atomically. A
 conflicting writer makes the commit retry on fresh state, so several avatars and
 processes can share a session safely and the Redis store behaves exactly like
 :class:`~contextual_avatar.cache.MemoryChunkStore` (same policy code, same order of
-operations). Policies stay pure; the store knows nothing of eviction arithmetic.
+operations, the loop in :class:`~contextual_avatar.cache.BaseChunkStore`). Policies stay
+pure; the store knows nothing of eviction arithmetic. A policy whose state would not
+survive the JSON round trip is refused when the store is built
+(:class:`~contextual_avatar.errors.ConfigError`).
 
 Redis errors become :class:`~contextual_avatar.errors.StoreUnavailable`.
 """
@@ -23,17 +26,16 @@ import numpy as np
 
 from contextual_avatar._serde import chunk_from_dict, chunk_to_dict
 from contextual_avatar.cache._keys import session_key
-from contextual_avatar.cache._policy import EvictionPolicy
-from contextual_avatar.cache._store import CacheEntry
+from contextual_avatar.cache._policy import EvictionPolicy, PolicyFactory
+from contextual_avatar.cache._store import MAX_RETRIES, BaseChunkStore, CacheEntry
 from contextual_avatar.errors import MissingDependencyError, StoreUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["RedisChunkStore", "connect", "redis_call"]
+__all__ = ["MAX_RETRIES", "RedisChunkStore", "connect", "redis_call"]
 
 T = TypeVar("T")
-MAX_RETRIES = 32
 # A stalled server (alive but not answering) must fail a call, not hang the turn; a
 # ``socket_timeout`` in the URL's query overrides these.
 SOCKET_TIMEOUT_S = 2.0
@@ -99,7 +101,7 @@ async def redis_call(what: str, call: Callable[[], Awaitable[T]]) -> T:
         raise StoreUnavailable(f"Redis {what} failed: {exc}") from exc
 
 
-class RedisChunkStore:
+class RedisChunkStore(BaseChunkStore[bytes | str]):
     """Per-session chunks in Redis, evicted by the same policies as in process.
 
     The store owns its client when built from a URL and closes it in :meth:`aclose`;
@@ -107,11 +109,13 @@ class RedisChunkStore:
     or touch; ``max_sessions`` is left to Redis (``maxmemory`` with a volatile policy).
     """
 
+    serialises_policy = True
+
     def __init__(
         self,
         *,
         capacity: int,
-        policy_factory: Callable[[], EvictionPolicy],
+        policy_factory: PolicyFactory,
         url: str | None = None,
         client: Redis | None = None,
         prefix: str = "ca:cache",
@@ -127,16 +131,19 @@ class RedisChunkStore:
             client: An existing ``redis.asyncio.Redis`` (``decode_responses=False``).
             prefix: Namespace of every key.
             ttl_s: Idle seconds before a session expires.
+
+        Raises:
+            ConfigError: The policy's :meth:`~EvictionPolicy.state` does not carry all
+                its attributes through JSON (see :func:`~contextual_avatar.cache.check_state`).
         """
         if client is None and url is None:
             raise ValueError("give url or client")
-        self.capacity = capacity
-        self._policy_factory = policy_factory
+        super().__init__(capacity=capacity, policy_factory=policy_factory)
         self._owns = client is None
         self._client: Redis = client if client is not None else connect(url or "")
         self._prefix = prefix
         self._ttl_ms = max(1, int(ttl_s * 1000))
-        self._commit = self._client.register_script(COMMIT_SCRIPT)
+        self._script = self._client.register_script(COMMIT_SCRIPT)
 
     def _keys(self, session: str) -> list[str]:
         return [
@@ -144,38 +151,34 @@ class RedisChunkStore:
             session_key(self._prefix, session, "meta"),
         ]
 
-    async def _state(self, session: str) -> tuple[bytes | str, EvictionPolicy]:
+    async def load_session(self, session: str) -> tuple[EvictionPolicy, bytes | str]:
+        """A policy rebuilt from the session's stored state, and its version."""
         meta_key = self._keys(session)[1]
         version, state = await redis_call(
             "read", lambda: self._client.hmget(meta_key, ["version", "state"])
         )
         policy = self._policy_factory()
         if state:
-            policy.load(json.loads(state))
-        return (version or b"0"), policy
+            policy.loads(state)
+        return policy, (version or b"0")
 
-    async def _change(
-        self, session: str, apply: Callable[[EvictionPolicy], tuple[list[str], list[Any]]]
-    ) -> list[str]:
+    async def commit(
+        self,
+        session: str,
+        version: bytes | str,
+        policy: EvictionPolicy,
+        written: dict[str, CacheEntry],
+        evicted: Sequence[str],
+    ) -> bool:
+        """Run the compare-and-set script (see the module docstring)."""
+        fields: list[Any] = []
+        for key, entry in written.items():
+            vector = np.ascontiguousarray(entry.vector, dtype=np.float32)
+            fields += [f"c:{key}", json.dumps(chunk_to_dict(entry.chunk))]
+            fields += [f"v:{key}", vector.tobytes()]
+        args = [version, self._ttl_ms, policy.dumps(), len(evicted), *evicted, *fields]
         keys = self._keys(session)
-        for _ in range(MAX_RETRIES):
-            version, policy = await self._state(session)
-            evicted, fields = apply(policy)
-            args = [
-                version,
-                self._ttl_ms,
-                json.dumps(policy.state()),
-                len(evicted),
-                *evicted,
-                *fields,
-            ]
-            done = await self._run_commit(keys, args)
-            if done:
-                return evicted
-        raise StoreUnavailable(f"Redis session changed {MAX_RETRIES} times during one update")
-
-    async def _run_commit(self, keys: list[str], args: list[Any]) -> bool:
-        result = await redis_call("commit", lambda: self._commit(keys=keys, args=args))
+        result = await redis_call("commit", lambda: self._script(keys=keys, args=args))
         return bool(result)
 
     async def entries(self, session: str) -> list[CacheEntry]:
@@ -192,45 +195,6 @@ class RedisChunkStore:
             chunk = chunk_from_dict(json.loads(value))
             out.append(CacheEntry(chunk, np.frombuffer(vector, dtype=np.float32).copy()))
         return out
-
-    async def admit(self, session: str, entries: Sequence[CacheEntry]) -> list[str]:
-        """Admit entries in order; each may evict the policy's victim (atomically)."""
-
-        def apply(policy: EvictionPolicy) -> tuple[list[str], list[Any]]:
-            resident = set(policy)
-            evicted: list[str] = []
-            fields: list[Any] = []
-            for entry in entries:
-                key = entry.chunk.id
-                if key not in resident and len(resident) >= self.capacity:
-                    victim = policy.victim(key)
-                    policy.forget(victim)
-                    resident.discard(victim)
-                    evicted.append(victim)
-                policy.on_admit(key)
-                resident.add(key)
-            written: dict[str, CacheEntry] = {e.chunk.id: e for e in entries}
-            for key, entry in written.items():
-                if key in resident:
-                    vector = np.ascontiguousarray(entry.vector, dtype=np.float32)
-                    fields += [f"c:{key}", json.dumps(chunk_to_dict(entry.chunk))]
-                    fields += [f"v:{key}", vector.tobytes()]
-            # The script deletes victims before writing fields, so a chunk evicted and
-            # re-admitted within the batch ends up present.
-            return evicted, fields
-
-        return await self._change(session, apply)
-
-    async def touch(self, session: str, chunk_ids: Sequence[str]) -> None:
-        """Tell the policy these resident chunks were used."""
-
-        def apply(policy: EvictionPolicy) -> tuple[list[str], list[Any]]:
-            for key in chunk_ids:
-                if key in policy:
-                    policy.on_hit(key)
-            return [], []
-
-        await self._change(session, apply)
 
     async def clear(self, session: str) -> None:
         """Drop the session's entries and policy state."""

@@ -225,6 +225,9 @@ class OpusEncoder:
     def flush(self) -> list[av.Packet[Any]]:
         """Encode what is buffered (the last frame is padded with silence).
 
+        libopus is drained to end of stream and dropped, so the next frame reopens it
+        (as after a retarget) and timestamps continue.
+
         Returns:
             The remaining packets.
         """
@@ -234,8 +237,12 @@ class OpusEncoder:
         self._resampler = None
         out = self._drain(final=True)
         if self._ctx is not None:
+            ctx, self._ctx = self._ctx, None  # past end of stream it accepts no frame
             with av_errors("flushing libopus"):
-                out.extend(self._stamp(p) for p in self._ctx.encode(None))
+                tail = [self._stamp(p) for p in ctx.encode(None)]
+            # The look-ahead tail comes out as whole frames; the next session starts after.
+            self._samples_out += self._frame_size * len(tail)
+            out.extend(tail)
         return out
 
     def close(self) -> None:

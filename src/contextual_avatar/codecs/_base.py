@@ -12,7 +12,8 @@ An encoder turns frames into packets and can be retargeted mid-stream. Contract:
 * ``close()`` releases the FFmpeg context; the owner of the encoder calls it.
 
 Packet timestamps are in ``time_base`` units (1/90000 s for video, the RTP video
-clock; 1/48000 s for Opus).
+clock; 1/48000 s for Opus). :class:`~contextual_avatar.testing.MediaCodecContract` checks
+an encoder against this contract.
 """
 
 from __future__ import annotations

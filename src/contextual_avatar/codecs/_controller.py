@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from contextual_avatar.codecs._config import ControllerConfig, LadderRung
+from contextual_avatar.codecs._feedback import PacketReport
 from contextual_avatar.codecs._gcc import BandwidthUsage, OveruseDetector, TrendlineEstimator
-from contextual_avatar.codecs._netsim import PacketReport
 
 __all__ = ["BitrateController", "RateDecision"]
 

@@ -1,4 +1,4 @@
-"""Video encoders (SVT-AV1, libvpx VP9, x264) and decoders (dav1d, libvpx, h264) over PyAV.
+"""Video encoders (SVT-AV1, libvpx VP9, x264) over PyAV; decoders are in :mod:`._video_decoder`.
 
 Real-time settings measured on this project's machines (see DESIGN.md): SVT-AV1 runs
 low-delay CBR with ``rtc=1:pred-struct=1:rc=2``; VP9 ``deadline=realtime``,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from contextual_avatar.codecs._av import av_errors, require_av
 from contextual_avatar.codecs._config import (
@@ -29,65 +29,25 @@ from contextual_avatar.codecs._config import (
     DEFAULT_VP9_CPU_USED,
     DEFAULT_WIDTH,
     DEFAULT_X264_PRESET,
-    MAX_VIDEO_BITRATE,
-    MIN_VIDEO_BITRATE,
     CodecConfig,
     VideoCodecName,
     svt_preset_for,
 )
 from contextual_avatar.codecs._frames import to_video_frame
+from contextual_avatar.codecs._video_codecs import (
+    ENCODERS,
+    VIDEO_CLOCK,
+    check_geometry,
+    check_video_bitrate,
+    check_video_codec,
+)
 from contextual_avatar.errors import CodecError
 
 if TYPE_CHECKING:
     import av
     import numpy as np
 
-__all__ = ["VIDEO_CLOCK", "VideoDecoder", "VideoEncoder", "check_video_codec"]
-
-VIDEO_CLOCK: Final = Fraction(1, 90_000)
-"""Time base of every video packet the encoders emit (the RTP video clock)."""
-
-_ENCODERS: Final[dict[str, str]] = {"av1": "libsvtav1", "vp9": "libvpx-vp9", "h264": "libx264"}
-_DECODERS: Final[dict[str, str]] = {"av1": "libdav1d", "vp9": "libvpx-vp9", "h264": "h264"}
-_MAX_PIXELS: Final = 7680 * 4320
-
-
-def check_video_codec(name: str) -> VideoCodecName:
-    """Validate a video codec name.
-
-    Args:
-        name: ``"av1"``, ``"vp9"`` or ``"h264"``.
-
-    Returns:
-        The name, typed.
-
-    Raises:
-        CodecError: Unknown codec.
-    """
-    if name not in _ENCODERS:
-        raise CodecError(f"unknown video codec {name!r}; choose one of {sorted(_ENCODERS)}")
-    return name  # type: ignore[return-value]
-
-
-def _check_bitrate(bps: int) -> int:
-    if isinstance(bps, bool) or not isinstance(bps, int):
-        raise CodecError(f"bitrate must be an int in bits/s, got {bps!r}")
-    if not MIN_VIDEO_BITRATE <= bps <= MAX_VIDEO_BITRATE:
-        raise CodecError(
-            f"video bitrate {bps} bit/s is outside [{MIN_VIDEO_BITRATE}, {MAX_VIDEO_BITRATE}]"
-        )
-    return bps
-
-
-def _check_geometry(width: int, height: int, fps: int) -> None:
-    if width <= 0 or height <= 0 or width * height > _MAX_PIXELS:
-        raise CodecError(f"video size {width}x{height} is out of range")
-    if width % 2 or height % 2:
-        raise CodecError(f"odd video size {width}x{height}: yuv420p needs even dimensions")
-    if width < 16 or height < 16:
-        raise CodecError(f"video size {width}x{height} is below the 16x16 minimum")
-    if not 1 <= fps <= 120:
-        raise CodecError(f"frame rate {fps} is outside [1, 120]")
+__all__ = ["VideoEncoder"]
 
 
 class VideoEncoder:
@@ -144,7 +104,7 @@ class VideoEncoder:
         """
         require_av()
         self._codec = check_video_codec(codec)
-        _check_geometry(width, height, fps)
+        check_geometry(width, height, fps)
         if svt_preset is not None and not 0 <= svt_preset <= 13:
             raise CodecError(f"svt_preset must be 0-13, got {svt_preset}")
         if not 0 <= vp9_cpu_used <= 9:
@@ -156,7 +116,7 @@ class VideoEncoder:
         self._width = width
         self._height = height
         self._fps = fps
-        self._bitrate = _check_bitrate(bitrate)
+        self._bitrate = check_video_bitrate(bitrate)
         self._svt_preset = svt_preset
         self._vp9_cpu_used = vp9_cpu_used
         self._vp9_error_resilient = vp9_error_resilient
@@ -269,7 +229,7 @@ class VideoEncoder:
         Raises:
             CodecError: ``bps`` is not an int in the accepted range.
         """
-        bps = _check_bitrate(bps)
+        bps = check_video_bitrate(bps)
         if bps != self._bitrate:
             self._bitrate = bps
             self._close_session(reopen=True)
@@ -286,7 +246,7 @@ class VideoEncoder:
             CodecError: Invalid size or rate.
         """
         fps = self._fps if fps is None else fps
-        _check_geometry(width, height, fps)
+        check_geometry(width, height, fps)
         if (width, height, fps) != (self._width, self._height, self._fps):
             self._close_session(reopen=True)
             self._width, self._height, self._fps = width, height, fps
@@ -408,7 +368,7 @@ class VideoEncoder:
         if self._ctx is not None:
             return self._ctx
         avm = require_av()
-        name = _ENCODERS[self._codec]
+        name = ENCODERS[self._codec]
         with av_errors(f"opening {name} at {self._width}x{self._height}, {self._bitrate} bit/s"):
             ctx = avm.CodecContext.create(name, "w")
             ctx.width = self._width
@@ -435,47 +395,3 @@ class VideoEncoder:
         self._session_start += self._ticks(self._session_frames)
         self._session_frames = 0
         self._reopens += int(reopen)
-
-
-class VideoDecoder:
-    """Decoder for packets from :class:`VideoEncoder` (AV1 through dav1d)."""
-
-    def __init__(self, codec: VideoCodecName = "av1", *, threads: int = 1) -> None:
-        """Create the decoder.
-
-        Args:
-            codec: ``"av1"``, ``"vp9"`` or ``"h264"``.
-            threads: Decoder threads; 1 keeps every frame's latency at one packet.
-
-        Raises:
-            CodecError: Unknown codec.
-        """
-        avm = require_av()
-        self._codec = check_video_codec(codec)
-        name = _DECODERS[self._codec]
-        with av_errors(f"opening {name}"):
-            self._ctx = avm.CodecContext.create(name, "r")
-            self._ctx.thread_count = threads
-            if self._codec == "av1":
-                self._ctx.options = {"max_frame_delay": "1"}
-
-    @property
-    def codec(self) -> VideoCodecName:
-        """The codec name."""
-        return self._codec
-
-    def decode(self, packet: av.Packet[Any] | None) -> list[av.VideoFrame]:
-        """Decode one packet (None flushes).
-
-        Args:
-            packet: A packet from the matching encoder, or None at end of stream.
-
-        Returns:
-            Decoded frames (``yuv420p``), usually one per packet.
-
-        Raises:
-            CodecError: The bitstream is corrupt or does not match the codec.
-        """
-        with av_errors(f"decoding {self._codec}"):
-            frames: list[av.VideoFrame] = list(self._ctx.decode(packet))
-        return frames

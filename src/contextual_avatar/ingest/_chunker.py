@@ -16,7 +16,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contextual_avatar._sentences import sentence_boundaries
+from contextual_avatar._text import chunk_id, sentence_boundaries
 from contextual_avatar.ingest._config import ChunkingConfig
 from contextual_avatar.ingest._tokens import get_encoding
 from contextual_avatar.types import Chunk, Segment, Span
@@ -157,7 +157,7 @@ def _make_chunk(
         if p.start < end and start < p.end
     )
     return Chunk(
-        id=f"{doc_id}:{ordinal}",
+        id=chunk_id(doc_id, ordinal),
         doc_id=doc_id,
         ordinal=ordinal,
         text=text[start:end],

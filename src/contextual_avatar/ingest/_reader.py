@@ -13,9 +13,9 @@ from typing import Literal
 
 from contextual_avatar.errors import IngestError
 from contextual_avatar.ingest._media import MEDIA_SUFFIXES
-from contextual_avatar.ingest._pdf import load_pdf
 from contextual_avatar.ingest._subtitles import load_subtitles
 from contextual_avatar.ingest._text import load_text
+from contextual_avatar.ingest._transcribe_config import TranscriptionConfig
 from contextual_avatar.types import Segment
 
 __all__ = ["DocumentKind", "check_file", "content_hash", "kind_of", "read_segments"]
@@ -93,21 +93,26 @@ def read_segments(
     path: Path,
     kind: DocumentKind,
     *,
-    media_loader: Callable[[Path], list[Segment]] | None = None,
+    transcription: TranscriptionConfig | None = None,
+    progress: Callable[[float, float], None] | None = None,
 ) -> list[Segment]:
     """Run the loader for ``kind``.
 
     Args:
         path: The file.
         kind: From :func:`kind_of`.
-        media_loader: Transcribes audio/video; the engine supplies one bound to its
-            transcription settings.
+        transcription: Whisper settings for audio/video (the defaults when ``None``);
+            whisper and torch are imported only when a recording is read.
+        progress: Called as ``progress(seconds_done, seconds_total)`` while a recording
+            is transcribed.
 
     Raises:
         IngestError: The loader rejected the file.
     """
     try:
-        if kind == "pdf":
+        if kind == "pdf":  # pypdf and its crypto stack load only when a PDF is read
+            from contextual_avatar.ingest._pdf import load_pdf
+
             return load_pdf(path)
         if kind == "text":
             return load_text(path)
@@ -117,9 +122,9 @@ def read_segments(
 
                 return load_stm(path)
             return load_subtitles(path)
-        if media_loader is None:
-            raise IngestError(path, "audio/video ingest needs a transcriber; none is configured")
-        return media_loader(path)
+        from contextual_avatar.ingest._transcribe import load_media
+
+        return load_media(path, config=transcription or TranscriptionConfig(), progress=progress)
     except OSError as exc:
         raise IngestError(path, f"cannot read it: {exc.strerror or exc}") from exc
     except MemoryError as exc:

@@ -20,6 +20,7 @@ from contextual_avatar.knowledge._extract import (
     entity_key,
     extract_entities,
     extract_facts,
+    fact_entries,
     fact_id,
     index_terms,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "entity_key",
     "extract_entities",
     "extract_facts",
+    "fact_entries",
     "fact_id",
     "format_fact",
     "index_terms",

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from contextual_avatar._text import FACT_STOP_WORDS, split_sentences
 from contextual_avatar.types import Answer, Fact, SourceRef, merge_refs
 
 __all__ = [
@@ -54,19 +55,6 @@ DEFAULT_MAX_KEY_DF = 1000
 #: ``related()`` uses at most this many of a question's keys, rarest first.
 DEFAULT_MAX_QUERY_KEYS = 8
 
-_STOPWORD_TEXT = """
-    a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just let me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up upon very was we
-    were what when where which while who whom why will with would you your yours yourself
-    yourselves tell please know say said says thing things much many well yes okay ok like
-    get got make made may might must shall one two its it's i'm don't can't won't isn't
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
 # Connectors allowed inside a capitalised phrase: "Bank of England", "Jean de La Fontaine".
 _CONNECTORS = frozenset({"of", "de", "da", "del", "der", "van", "von", "du", "la", "le", "the"})
 
@@ -83,8 +71,9 @@ _NUMBER_RE = re.compile(
     rf"(?:\s?(?P<unit>{_UNITS})(?![\w/]))?",
     re.IGNORECASE,
 )
+# Not _text.words: lookup keys keep inner apostrophes and hyphens ("don't", "e-mail") and
+# are not stemmed, because the graphs store them; another split would orphan stored keys.
 _WORD_RE = re.compile(r"[^\W_](?:[\w'’\-]*[^\W_])?")
-_SENTENCE_END_RE = re.compile(r"[.!?]+(?:\s+|$)|\n{2,}")
 _YEAR_RE = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
 
 
@@ -146,11 +135,11 @@ def _capitalised_phrases(sentence: str) -> list[str]:
             else:
                 break
         # Leading "The"/"What" and the like are not part of a name.
-        while start <= end and words[start].group().casefold() in _STOPWORDS:
+        while start <= end and words[start].group().casefold() in FACT_STOP_WORDS:
             start += 1
         if start <= end:
             phrase = sentence[words[start].start() : words[end].end()]
-            if len(phrase) > 1 and not (start == end and entity_key(phrase) in _STOPWORDS):
+            if len(phrase) > 1 and not (start == end and entity_key(phrase) in FACT_STOP_WORDS):
                 found.append(phrase)
         i = end + 1 if end >= i else i + 1
     return found
@@ -165,7 +154,8 @@ def _numbers(text: str) -> list[str]:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END_RE.split(text) if s and s.strip()]
+    """The sentences the answerer quotes and the chunker cuts at (one notion of sentence)."""
+    return [text[a:b] for a, b in split_sentences(text)]
 
 
 def extract_entities(text: str, *, limit: int = MAX_ENTITIES_PER_TEXT) -> list[str]:
@@ -214,7 +204,7 @@ def index_entries(texts: Iterable[str], *, limit: int = MAX_TERMS) -> dict[str, 
         for m in _WORD_RE.finditer(unicodedata.normalize("NFKC", text)):
             word = m.group().casefold()
             long_enough = len(word) >= MIN_WORD_LEN or (word.isdigit() and len(word) > 1)
-            if long_enough and word not in _STOPWORDS:
+            if long_enough and word not in FACT_STOP_WORDS:
                 seen.setdefault(word, word)
     return dict(list(seen.items())[:limit])
 

@@ -36,9 +36,12 @@ class KnowledgeGraphSink(Protocol):
           a failed write may have stored a prefix of the batch (a retry completes it).
         - ``related`` returns at most ``limit`` facts ranked by shared lookup keys, then by
           recency; ``exclude_session`` leaves out what the asking session learned itself.
-        - ``close`` releases connections; the sink is not usable afterwards. The caller that
-          built a sink closes it (a :class:`~contextual_avatar.knowledge.BackgroundWriter`
+        - ``close`` releases connections and may be called again; afterwards ``write`` and
+          ``related`` raise :class:`~contextual_avatar.errors.StoreUnavailable`. The caller
+          that built a sink closes it (a :class:`~contextual_avatar.knowledge.BackgroundWriter`
           does not).
+
+    :class:`~contextual_avatar.testing.KnowledgeGraphSinkContract` checks these promises.
     """
 
     async def write(self, facts: Sequence[Fact]) -> None:

@@ -13,6 +13,11 @@ thread: back-pressure instead of loss). Every batch is written ahead to the outb
 store sees it, so a fact is *acknowledged* once it is there: a killed process loses nothing
 acknowledged, and the next writer on the same directory replays it. Store writes are
 idempotent, so a replay of a batch that had in fact arrived has no effect.
+
+This module runs the two tasks and the lifecycle. What is not yet durable lives in
+``_intake`` (which :meth:`BackgroundWriter.spill` saves at exit), the disk thread in
+``_io_thread``, the back-off in ``_retry``, outage-or-bad-data triage in ``_triage`` and the
+counters in ``_writer_stats``.
 """
 
 from __future__ import annotations
@@ -20,18 +25,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
 
-from contextual_avatar.errors import ContextualAvatarError, StoreUnavailable
+from contextual_avatar.errors import StoreUnavailable
 from contextual_avatar.knowledge._config import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLOSE_TIMEOUT_S,
@@ -41,81 +41,28 @@ from contextual_avatar.knowledge._config import (
     DEFAULT_RETRY_MULTIPLIER,
     KnowledgeConfig,
 )
+from contextual_avatar.knowledge._intake import PendingFacts, WriterClosedError
+from contextual_avatar.knowledge._io_thread import ExitingError, IoThread
 from contextual_avatar.knowledge._outbox import Outbox
+from contextual_avatar.knowledge._retry import RetryPolicy, backoff_delay
 from contextual_avatar.knowledge._sink import KnowledgeGraphSink
+from contextual_avatar.knowledge._triage import write_or_triage
+from contextual_avatar.knowledge._writer_stats import WriterCounters, WriterStats
 from contextual_avatar.types import Fact
 
+# backoff_delay, WriterClosedError and WriterStats moved out; re-exported for old imports.
 __all__ = ["BackgroundWriter", "WriterClosedError", "WriterStats", "backoff_delay"]
 
 _log = logging.getLogger(__name__)
-_T = TypeVar("_T")
-
-
-class WriterClosedError(ContextualAvatarError, RuntimeError):
-    """Facts were submitted to a writer that has been closed (a programming error)."""
-
-
-@dataclass(frozen=True, slots=True)
-class WriterStats:
-    """Counters of a :class:`BackgroundWriter` since it was created.
-
-    Parameters:
-        submitted: Facts handed to :meth:`BackgroundWriter.submit`.
-        acknowledged: Facts appended to the outbox (durable).
-        delivered: Facts confirmed by the store (replays of an earlier run included).
-        spilled: Facts written to the outbox on the caller's thread because the queue was full.
-        failures: Failed store writes (each is retried).
-        rejected: Facts the store refused as data (e.g. unencodable text); they are kept in
-            the outbox's ``rejected`` table instead of blocking the facts behind them.
-        queued: Facts in memory, not yet acknowledged.
-        last_error: The most recent store error, or ``None``.
-    """
-
-    submitted: int
-    acknowledged: int
-    delivered: int
-    spilled: int
-    failures: int
-    rejected: int
-    queued: int
-    last_error: str | None
-
-
-def backoff_delay(
-    attempt: int,
-    *,
-    initial_s: float,
-    max_s: float,
-    multiplier: float,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Exponential back-off with equal jitter: half the capped delay, plus up to half again.
-
-    Args:
-        attempt: Failures so far, from 0.
-        initial_s: Delay after the first failure (before jitter).
-        max_s: Cap on the delay.
-        multiplier: Growth per attempt.
-        rand: A source of floats in ``[0, 1)`` (injected for tests).
-
-    Returns:
-        Seconds to wait, in ``[cap / 2, cap]``, where
-        ``cap = min(max_s, initial_s * multiplier**attempt)``.
-    """
-    try:
-        grown = initial_s * multiplier**attempt
-    except OverflowError:  # a long outage: the cap has long been reached
-        grown = math.inf
-    cap = min(max_s, grown)
-    return cap / 2 + cap / 2 * rand()
 
 
 class BackgroundWriter:
     """Writes facts to a sink in the background, through a durable outbox.
 
     Start it inside the running loop it should live on (:meth:`start`), submit from the ask
-    path, and drain with :meth:`flush` / :meth:`aclose`. The writer does not own the sink:
-    whoever built the sink closes it, after the writer.
+    path, and drain with :meth:`flush` / :meth:`aclose`. If that loop cannot run any more
+    (interpreter exit), :meth:`spill` saves what is still in memory to the outbox instead.
+    The writer does not own the sink: whoever built the sink closes it, after the writer.
     """
 
     def __init__(
@@ -149,29 +96,20 @@ class BackgroundWriter:
             raise ValueError("queue_size and batch_size must be at least 1")
         self._sink = sink
         self._outbox = Outbox(outbox_dir)
-        self._queue: deque[Fact] = deque()
-        self._queue_size = queue_size
+        self._pending = PendingFacts(self._outbox, queue_size)
         self._batch_size = batch_size
-        self._retry = (retry_initial_s, retry_max_s, retry_multiplier)
+        self._retry = RetryPolicy(retry_initial_s, retry_max_s, retry_multiplier, rand)
         self._close_timeout_s = close_timeout_s
-        self._rand = rand
-        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-outbox")
+        self._io = IoThread("kg-outbox")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._wake_ack: asyncio.Event | None = None
         self._wake_deliver: asyncio.Event | None = None
         self._progress: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._acking = 0
         self._closing = False
         self._closed = False
-        self._submitted = 0
-        self._acknowledged = 0
-        self._delivered = 0
-        self._spilled = 0
-        self._failures = 0
-        self._rejected = 0
-        self._last_error: str | None = None
+        self._counts = WriterCounters()
 
     @classmethod
     def from_config(
@@ -198,22 +136,20 @@ class BackgroundWriter:
         when the queue is full the facts are appended to the on-disk outbox right here.
 
         Raises:
-            WriterClosedError: The writer was closed.
+            WriterClosedError: The writer was closed or spilled.
         """
         if self._closed or self._closing:
             raise WriterClosedError("submit() after aclose()")
         items = facts if isinstance(facts, list | tuple) else list(facts)
         if not items:
             return
-        if len(self._queue) + len(items) > self._queue_size:
-            self._outbox.append(items)
-            self._spilled += len(items)
-            self._acknowledged += len(items)
+        if self._pending.add(items):
+            self._counts.spilled += len(items)
+            self._counts.acknowledged += len(items)
             self._notify(self._wake_deliver)
         else:
-            self._queue.extend(items)
             self._notify(self._wake_ack)
-        self._submitted += len(items)
+        self._counts.submitted += len(items)
 
     def _notify(self, event: asyncio.Event | None) -> None:
         if event is None or self._loop is None:
@@ -227,21 +163,34 @@ class BackgroundWriter:
     @property
     def stats(self) -> WriterStats:
         """The writer's counters (see :class:`WriterStats`)."""
-        return WriterStats(
-            submitted=self._submitted,
-            acknowledged=self._acknowledged,
-            delivered=self._delivered,
-            spilled=self._spilled,
-            failures=self._failures,
-            rejected=self._rejected,
-            queued=len(self._queue) + self._acking,
-            last_error=self._last_error,
-        )
+        return self._counts.snapshot(queued=len(self._pending))
+
+    def spill(self) -> int:
+        """Save every fact not yet durable to the outbox, without the loop or the sink.
+
+        For exit hooks (``atexit``, ``weakref.finalize``) that run when the writer's loop is
+        stopped or gone and :meth:`aclose` cannot run: facts still queued in memory, or in
+        a batch the ack task had not committed, are appended to the outbox on the caller's
+        thread; facts already there stay until the next writer on the same directory
+        replays them at :meth:`start`. Afterwards :meth:`submit` raises. Nothing is closed:
+        if the loop is still alive, :meth:`aclose` may follow and delivers as usual.
+
+        Thread-safe and idempotent (a second call returns 0).
+
+        Returns:
+            How many facts were moved to the outbox.
+        """
+        moved = self._pending.spill()
+        self._counts.spilled += moved
+        self._counts.acknowledged += moved
+        return moved
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> BackgroundWriter:
         """Start the writer's tasks on the running loop (call it from inside that loop).
+
+        Delivery begins with whatever an earlier run left in the outbox.
 
         Returns:
             ``self``.
@@ -251,8 +200,8 @@ class BackgroundWriter:
         """
         if self._loop is not None:
             raise RuntimeError("BackgroundWriter.start() called twice")
-        if self._closed:
-            raise WriterClosedError("start() after aclose()")
+        if self._closed or self._pending.sealed:
+            raise WriterClosedError("start() after aclose() or spill()")
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._loop_thread = threading.get_ident()
@@ -262,8 +211,8 @@ class BackgroundWriter:
         self._wake_ack.set()
         self._wake_deliver.set()
         self._tasks = [
-            loop.create_task(self._ack_loop(), name="kg-writer-ack"),
-            loop.create_task(self._deliver_loop(), name="kg-writer-deliver"),
+            loop.create_task(self._io.until_exit(self._ack_loop()), name="kg-writer-ack"),
+            loop.create_task(self._io.until_exit(self._deliver_loop()), name="kg-writer-deliver"),
         ]
         return self
 
@@ -278,9 +227,6 @@ class BackgroundWriter:
     ) -> None:
         await self.aclose()
 
-    async def _io_call(self, fn: Callable[..., _T], *args: object) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
-
     def _require_started(self) -> asyncio.Event:
         if self._progress is None:
             raise RuntimeError("BackgroundWriter.start() has not been called")
@@ -294,39 +240,32 @@ class BackgroundWriter:
         attempt = 0
         while True:
             self._wake_ack.clear()
-            if not self._queue:
-                if self._closing:
+            batch = self._pending.take(self._batch_size)
+            if not batch:
+                if self._closing or self._pending.sealed:
                     return
                 await self._wake_ack.wait()
                 continue
-            n = min(self._batch_size, len(self._queue))
-            batch = [self._queue.popleft() for _ in range(n)]
-            self._acking = n
             try:
-                await self._io_call(self._outbox.append, batch)
+                await self._io.call(self._commit, batch)
             except Exception as exc:  # disk full, permissions: keep the facts, retry
-                self._queue.extendleft(reversed(batch))
-                self._acking = 0
-                self._last_error = f"outbox: {exc}"
+                self._pending.give_back(batch)
+                if isinstance(exc, ExitingError):
+                    raise
+                self._counts.last_error = f"outbox: {exc}"
                 _log.warning("knowledge outbox append failed, retrying: %s", exc)
-                await asyncio.sleep(self._delay(attempt))
+                await asyncio.sleep(self._retry.delay(attempt))
                 attempt += 1
                 continue
             attempt = 0
-            self._acking = 0
-            self._acknowledged += n
-            self._wake_deliver_set()
+            if self._wake_deliver is not None:
+                self._wake_deliver.set()
             self._progress.set()
 
-    def _wake_deliver_set(self) -> None:
-        if self._wake_deliver is not None:
-            self._wake_deliver.set()
-
-    def _delay(self, attempt: int) -> float:
-        initial, cap, mult = self._retry
-        return backoff_delay(
-            attempt, initial_s=initial, max_s=cap, multiplier=mult, rand=self._rand
-        )
+    def _commit(self, batch: list[Fact]) -> None:
+        """On the disk thread: counted here, as the loop may stop before the task resumes."""
+        if self._pending.commit(batch):  # else spill() saved (and counted) the batch first
+            self._counts.acknowledged += len(batch)
 
     async def _deliver_loop(self) -> None:
         assert self._wake_deliver is not None
@@ -334,27 +273,28 @@ class BackgroundWriter:
         attempt = 0
         while True:
             self._wake_deliver.clear()
-            rows = await self._io_call(self._outbox.peek, self._batch_size)
+            rows = await self._io.call(self._outbox.peek, self._batch_size)
             if not rows:
                 self._progress.set()
                 await self._wake_deliver.wait()
                 continue
             try:
-                bad = await self._write_rows(rows)
+                bad = await write_or_triage(self._sink, [fact for _, fact in rows])
             except Exception as exc:  # the store is down or refused: back off and retry
-                self._failures += 1
-                self._last_error = f"{type(exc).__name__}: {exc}"
+                self._io.check()  # a sink's threads die at exit too: not an outage to report
+                self._counts.failures += 1
+                self._counts.last_error = f"{type(exc).__name__}: {exc}"
                 if attempt == 0:
                     _log.warning("knowledge store write failed, will retry: %s", exc)
-                await asyncio.sleep(self._delay(attempt))
+                await asyncio.sleep(self._retry.delay(attempt))
                 attempt += 1
                 continue
             if attempt:
                 _log.info("knowledge store reachable again after %d failed writes", attempt)
             attempt = 0
             if bad:
-                await self._io_call(self._outbox.reject, rows[-1][0], bad)
-                self._rejected += len(bad)
+                await self._io.call(self._outbox.reject, rows[-1][0], bad)
+                self._counts.rejected += len(bad)
                 _log.error(
                     "knowledge store refused %d facts as data; kept in the outbox's "
                     "rejected table: %s",
@@ -362,36 +302,16 @@ class BackgroundWriter:
                     bad[0][1],
                 )
             else:
-                await self._io_call(self._outbox.delete_through, rows[-1][0])
-            self._delivered += len(rows) - len(bad)
+                await self._io.call(self._outbox.delete_through, rows[-1][0])
+            self._counts.delivered += len(rows) - len(bad)
             self._progress.set()
-
-    async def _write_rows(self, rows: list[tuple[int, Fact]]) -> list[tuple[Fact, str]]:
-        """Write a batch; if the store refuses its *data*, find the facts to blame.
-
-        A ``ValueError`` or ``TypeError`` (text no encoding can carry, say) is about the facts,
-        not the store: retrying would block every later fact. Each fact is then written alone
-        and the refused ones are returned; an outage still raises, to be retried.
-        """
-        try:
-            await self._sink.write([fact for _, fact in rows])
-            return []
-        except (ValueError, TypeError):
-            pass
-        bad: list[tuple[Fact, str]] = []
-        for _, fact in rows:
-            try:
-                await self._sink.write([fact])
-            except (ValueError, TypeError) as exc:
-                bad.append((fact, f"{type(exc).__name__}: {exc}"))
-        return bad
 
     # -- draining ----------------------------------------------------------------------------
 
     async def checkpoint(self) -> None:
         """Wait until every fact submitted so far is acknowledged in the on-disk outbox."""
         progress = self._require_started()
-        while self._queue or self._acking:
+        while len(self._pending):
             self._check_tasks()
             progress.clear()
             await progress.wait()
@@ -412,14 +332,14 @@ class BackgroundWriter:
                 while True:
                     progress.clear()
                     self._check_tasks()
-                    drained = not self._queue and not self._acking
-                    if drained and await self._io_call(self._outbox.count) == 0:
+                    drained = not len(self._pending)
+                    if drained and await self._io.call(self._outbox.count) == 0:
                         return
                     await progress.wait()
         except TimeoutError as exc:
             raise StoreUnavailable(
                 f"knowledge writer: facts still undelivered after {timeout_s} s "
-                f"(last error: {self._last_error})"
+                f"(last error: {self._counts.last_error})"
             ) from exc
 
     def _check_tasks(self) -> None:
@@ -432,7 +352,7 @@ class BackgroundWriter:
 
         Facts still in memory are acknowledged to the outbox first; whatever the store has
         not confirmed when the time is up stays in the outbox for the next writer on the
-        same directory. Safe to call twice.
+        same directory. Safe to call twice, and after :meth:`spill`.
 
         Args:
             timeout_s: Seconds to keep delivering; defaults to ``close_timeout_s``.
@@ -450,10 +370,8 @@ class BackgroundWriter:
             await asyncio.gather(ack, return_exceptions=True)  # drains memory to disk
             deliver.cancel()
             await asyncio.gather(deliver, return_exceptions=True)
-        elif self._queue:
-            self._outbox.append(list(self._queue))
-            self._acknowledged += len(self._queue)
-            self._queue.clear()
+        # Never started, or a submit() from another thread raced the drain: save it too.
+        self._counts.acknowledged += self._pending.spill()
         self._closed = True
-        await asyncio.get_running_loop().run_in_executor(self._io, self._outbox.close)
-        self._io.shutdown(wait=True)
+        await self._io.call(self._outbox.close)
+        self._io.shutdown()

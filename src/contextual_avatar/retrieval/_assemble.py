@@ -9,22 +9,21 @@ Citations stay exact: a merged piece's text is its document's text from the firs
 chunk's offset to the last chunk's end, and its spans are the chunks' spans shifted to
 that text, so every character still maps to the page or time range it came from.
 A merged piece has the id ``"{doc_id}:{first}-{last}"``
-(see :func:`~contextual_avatar.retrieval.split_chunk_id`).
+(see :func:`~contextual_avatar._text.merged_chunk_id`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from contextual_avatar._text import chunk_range, merged_chunk_id, words
 from contextual_avatar.types import Chunk, ScoredChunk, Span
 
 __all__ = ["DEFAULT_CONTEXT_TOKENS", "assemble_context", "merge_chunks"]
 
 DEFAULT_CONTEXT_TOKENS = 500
 DEFAULT_DUPLICATE_CONTAINMENT = 0.9
-_WORD = re.compile(r"\w+")
 
 TokenCounter = Callable[[str], int]
 
@@ -70,8 +69,12 @@ def merge_chunks(a: Chunk, b: Chunk) -> Chunk | None:
             spans.append(Span(start, end, s.ref))
     first = min(_ordinals(a)[0], _ordinals(b)[0])
     last = max(_ordinals(a)[1], _ordinals(b)[1])
+    try:
+        merged_id = merged_chunk_id(a.doc_id, first, last)
+    except ValueError:  # no readable id (no doc id, negative ordinal): keep them apart
+        return None
     return Chunk(
-        id=f"{a.doc_id}:{first}-{last}" if last > first else f"{a.doc_id}:{first}",
+        id=merged_id,
         doc_id=a.doc_id,
         ordinal=first,
         text=a.text + b.text[shared:],
@@ -192,16 +195,15 @@ def _truncate(chunk: Chunk, budget: int, count_tokens: TokenCounter) -> Chunk | 
 
 
 def _ordinals(chunk: Chunk) -> tuple[int, int]:
-    _, _, ordinals = chunk.id.rpartition(":")
-    first, _, last = ordinals.partition("-")
     try:
-        return int(first), int(last or first)
+        _, first, last = chunk_range(chunk.id)
     except ValueError:
         return chunk.ordinal, chunk.ordinal
+    return first, last
 
 
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
-    if len(words) < 3:
-        return frozenset([tuple(words)]) if words else frozenset()
-    return frozenset(zip(words, words[1:], words[2:], strict=False))
+    ws = words(text)
+    if len(ws) < 3:
+        return frozenset([tuple(ws)]) if ws else frozenset()
+    return frozenset(zip(ws, ws[1:], ws[2:], strict=False))

@@ -1,7 +1,7 @@
 """The lexical index: Okapi BM25 over the chunks of the vector index, rows aligned.
 
 Built with ``bm25s`` (sparse matrices, numpy only) on the terms of
-:func:`~contextual_avatar.retrieval._text.terms`. Row ``i`` scores chunk ``i`` of the
+:func:`~contextual_avatar._text.terms`. Row ``i`` scores chunk ``i`` of the
 :class:`~contextual_avatar.retrieval.FaissIndex`, so the two fuse without a lookup.
 ``bm25s`` cannot add documents to a built index, so :meth:`BM25Index.rebuild` re-indexes
 the whole chunk list (terms are cached per chunk; about 0.1 s per 10,000 chunks).
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from contextual_avatar._text import terms
 from contextual_avatar.errors import IndexCorruptError, MissingDependencyError
-from contextual_avatar.retrieval._text import terms
 from contextual_avatar.types import Chunk
 
 __all__ = ["BM25Index"]

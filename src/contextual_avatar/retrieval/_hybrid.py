@@ -28,10 +28,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from contextual_avatar._text import chunk_range, terms
 from contextual_avatar.retrieval._bm25 import BM25Index
 from contextual_avatar.retrieval._faiss import FaissIndex
-from contextual_avatar.retrieval._state import ConversationState, split_chunk_id
-from contextual_avatar.retrieval._text import terms
+from contextual_avatar.retrieval._state import ConversationState
 from contextual_avatar.types import ScoredChunk
 
 __all__ = ["Fusion", "HybridRetriever", "PriorWeights"]
@@ -194,7 +194,7 @@ class HybridRetriever:
         near: dict[tuple[str, int], float] = {}
         for rank, cid in enumerate(state.last_chunks[:2]):
             try:
-                doc_id, ordinal, _ = split_chunk_id(cid)
+                doc_id, ordinal, _ = chunk_range(cid)
             except ValueError:
                 continue
             for step in (-1, 0, 1):

@@ -21,28 +21,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from contextual_avatar.retrieval._text import entities
+from contextual_avatar._text import chunk_id, chunk_range, entities
 from contextual_avatar.types import Turn
 
-__all__ = ["ConversationState", "split_chunk_id"]
+__all__ = ["ConversationState"]
 
 DEFAULT_STATE_TURNS = 8
 DEFAULT_FOCUS_DECAY = 0.95
 DEFAULT_FOCUS_DEPTH = 5
 MAX_ENTITIES = 8
-
-
-def split_chunk_id(chunk_id: str) -> tuple[str, int, int]:
-    """``(doc_id, first_ordinal, last_ordinal)`` of ``"doc:7"`` or a merged ``"doc:7-9"``.
-
-    Raises:
-        ValueError: The id has no ordinal part.
-    """
-    doc_id, _, ordinals = chunk_id.rpartition(":")
-    if not doc_id:
-        raise ValueError(f"not a chunk id: {chunk_id!r}")
-    first, _, last = ordinals.partition("-")
-    return doc_id, int(first), int(last or first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +82,7 @@ class ConversationState:
             for rank, cid in enumerate(_expand(turn.chunk_ids)[:depth]):
                 w = weight / (rank + 1)
                 try:
-                    doc_id, _, _ = split_chunk_id(cid)
+                    doc_id, _, _ = chunk_range(cid)
                 except ValueError:
                     continue
                 docs[doc_id] = max(docs.get(doc_id, 0.0), w)
@@ -119,10 +106,10 @@ def _expand(chunk_ids: Sequence[str]) -> tuple[str, ...]:
     out: dict[str, None] = {}
     for cid in chunk_ids:
         try:
-            doc_id, first, last = split_chunk_id(cid)
+            doc_id, first, last = chunk_range(cid)
         except ValueError:
             out.setdefault(cid, None)
             continue
         for ordinal in range(first, last + 1):
-            out.setdefault(f"{doc_id}:{ordinal}", None)
+            out.setdefault(chunk_id(doc_id, ordinal), None)
     return tuple(out)

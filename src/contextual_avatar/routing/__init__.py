@@ -1,5 +1,6 @@
-"""Routing and answering: the similarity router, the responders, the LLM client, the ledger."""
+"""Routing and answering: the router seam, the responders, the LLM client, the ledger."""
 
+from contextual_avatar._text import split_sentences
 from contextual_avatar.routing._client import LiteLLMResponder
 from contextual_avatar.routing._config import (
     DEFAULT_SYSTEM_PROMPT,
@@ -8,7 +9,7 @@ from contextual_avatar.routing._config import (
     LLMConfig,
     RoutingConfig,
 )
-from contextual_avatar.routing._extractive import ExtractiveResponder, split_sentences
+from contextual_avatar.routing._extractive import ExtractiveResponder
 from contextual_avatar.routing._ledger import (
     CostLedger,
     LedgerEntry,
@@ -25,8 +26,8 @@ from contextual_avatar.routing._responder import (
     stream_reply,
 )
 from contextual_avatar.routing._router import (
+    EvidenceRouter,
     RouteEvidence,
-    Router,
     SimilarityRouter,
     calibrate_threshold,
     threshold_for_precision,
@@ -38,6 +39,7 @@ __all__ = [
     "EXTRACTIVE",
     "AnswerConfig",
     "CostLedger",
+    "EvidenceRouter",
     "ExtractiveResponder",
     "LLMConfig",
     "LedgerEntry",
@@ -49,7 +51,6 @@ __all__ = [
     "Reply",
     "Responder",
     "RouteEvidence",
-    "Router",
     "RoutingConfig",
     "SimilarityRouter",
     "StreamingResponder",

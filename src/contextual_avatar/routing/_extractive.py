@@ -15,7 +15,6 @@ answers, and those answers lowered the next turns' retrieval recall in interleav
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from cachetools import LRUCache
 
-from contextual_avatar._sentences import split_sentences
+from contextual_avatar._text import split_sentences, terms
 from contextual_avatar.routing._responder import Reply
 from contextual_avatar.types import (
     KNOWLEDGE_DOC_ID,
@@ -34,21 +33,10 @@ from contextual_avatar.types import (
     merge_refs,
 )
 
-__all__ = ["ExtractiveResponder", "split_sentences"]
+__all__ = ["ExtractiveResponder"]
 
 EmbedFn = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 TokenCounter = Callable[[str], int]
-
-_WORD = re.compile(r"\w+")
-_STOP = frozenset(
-    """
-    a an and are as at be but by can could did do does for from had has have he her his how
-    i if in into is it its me my no not of on or our she so than that the their them then
-    there these they this to was we were what when where which who whom why will with would
-    you your about after also any been being both each more most other some such only own
-    same just
-    """.split()
-)
 
 NOT_FOUND = "I could not find that in the uploaded material."
 
@@ -62,21 +50,14 @@ _FOLLOWS_WITHIN = 300
 _REPEAT_PENALTY = 0.3
 
 
-def _stem(word: str) -> str:
-    """A crude suffix stripper: enough to match "tickets" with "ticket", "costs" with "cost"."""
-    for suffix in ("ing", "ies", "es", "s", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
 def _squash(text: str) -> str:
     """Collapse line breaks and runs of spaces (PDF text breaks lines mid-sentence)."""
     return " ".join(text.split())
 
 
 def _terms(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+    """The retriever's terms, so "word overlap" means what BM25 and the cache mean by it."""
+    return set(terms(text))
 
 
 @dataclass(frozen=True, slots=True)

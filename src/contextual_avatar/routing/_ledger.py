@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from contextual_avatar.errors import ConfigError
 from contextual_avatar.routing._config import EXTRACTIVE, LLMConfig
 from contextual_avatar.routing._litellm import ModelPrices, model_prices
 from contextual_avatar.types import Tier, TokenUsage
@@ -211,8 +212,14 @@ class CostLedger:
         cached_prompt_tokens: int = 0,
         baseline_prompt_tokens: int,
         interrupted: bool = False,
+        reported_usd: float | None = None,
     ) -> LedgerEntry:
         """Price one turn and add it to the totals.
+
+        A model the price source does not know (a host's own responder) is priced at
+        ``reported_usd``, what its reply said it cost, when given; a baseline model it does
+        not know is priced like the turn, so no saving is claimed. The answer has already
+        been spoken by then: pricing must not fail the turn.
 
         Args:
             session_id: The session.
@@ -222,13 +229,27 @@ class CostLedger:
             cached_prompt_tokens: Prompt tokens read from the provider's prompt cache.
             baseline_prompt_tokens: Prompt tokens the baseline would have sent.
             interrupted: The turn was cut short by a barge-in.
+            reported_usd: The reply's own cost, used when ``model`` has no price.
 
         Returns:
             The priced entry.
+
+        Raises:
+            ConfigError: ``model`` has no price and no ``reported_usd`` was given.
         """
-        cost = self._prices(model).cost(tokens.prompt, tokens.completion, cached_prompt_tokens)
+        try:
+            cost = self._prices(model).cost(tokens.prompt, tokens.completion, cached_prompt_tokens)
+        except ConfigError:
+            if reported_usd is None:
+                raise
+            cost = reported_usd
         base_tokens = TokenUsage(baseline_prompt_tokens, tokens.completion)
-        base = self._prices(self.baseline_model).cost(base_tokens.prompt, base_tokens.completion)
+        try:
+            base = self._prices(self.baseline_model).cost(
+                base_tokens.prompt, base_tokens.completion
+            )
+        except ConfigError:
+            base = cost
         entry = LedgerEntry(
             session_id=session_id,
             model=model,

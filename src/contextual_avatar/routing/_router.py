@@ -12,8 +12,9 @@ moves a turn from the small tier to the large one. :func:`calibrate_threshold` s
 threshold like RouteLLM's "strong-model percentage"; :func:`threshold_for_precision`
 sets it so that turns routed small succeed with a target precision.
 
-Any object with a ``route(question, context, *, cache_hit=False)`` method can replace
-the router (:class:`Router`).
+:class:`SimilarityRouter` is the seam: any object with a ``route(question, context, *,
+cache_hit=False)`` method that keeps its contract can replace the router;
+:class:`EvidenceRouter` is the one the engine builds from its config.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from contextual_avatar.errors import ConfigError
 from contextual_avatar.types import RouteDecision, ScoredChunk, Tier
 
 __all__ = [
+    "EvidenceRouter",
     "RouteEvidence",
-    "Router",
     "SimilarityRouter",
     "calibrate_threshold",
     "threshold_for_precision",
@@ -59,8 +60,23 @@ class RouteEvidence:
         return cls(scores[0], max(0.0, scores[0] - second), cache_hit)
 
 
-class Router(Protocol):
-    """Picks a tier for a turn; plug in your own (e.g. a trained RouteLLM router)."""
+@runtime_checkable
+class SimilarityRouter(Protocol):
+    """Picks the tier for a turn; the seam for a host's own router (e.g. a trained RouteLLM one).
+
+    Contract (``contextual_avatar.testing.SimilarityRouterContract`` checks it):
+
+    * ``route`` returns a :class:`~contextual_avatar.types.RouteDecision` whose ``tier`` is a
+      :class:`~contextual_avatar.types.Tier`, for any context, including an empty one.
+    * It is pure and fast: the same question, context and ``cache_hit`` give the same tier,
+      and it must not block, because the engine calls it on the event loop between
+      retrieval and the first token. Anything slow (a model load) belongs in ``__init__``.
+    * Its advice is monotone in the evidence: a cache hit, or a higher top context score,
+      never moves a turn from the small tier to the large one. Cheaper evidence of a good
+      answer must not cost more.
+    * ``RouteDecision.model`` may be left ``None``: the engine fills it with the routed
+      tier's responder model (:meth:`~contextual_avatar.routing.Tiers.resolve`).
+    """
 
     def route(
         self, question: str, context: Sequence[ScoredChunk], *, cache_hit: bool = False
@@ -69,15 +85,15 @@ class Router(Protocol):
         ...
 
 
-class SimilarityRouter:
+class EvidenceRouter:
     """Routes to the small tier when the retrieval evidence reaches ``threshold``."""
 
     def __init__(
         self,
         *,
         threshold: float,
-        small_model: str,
-        large_model: str,
+        small_model: str | None = None,
+        large_model: str | None = None,
         margin_weight: float = 0.0,
         cache_hit_bonus: float = 0.0,
     ) -> None:
@@ -85,8 +101,8 @@ class SimilarityRouter:
 
         Args:
             threshold: Evidence at or above which the small tier answers.
-            small_model: Name reported for the small tier.
-            large_model: Name reported for the large tier.
+            small_model: Name reported for the small tier; ``None`` leaves it to the tiers.
+            large_model: Name reported for the large tier; ``None`` leaves it to the tiers.
             margin_weight: Weight of the top-1/top-2 margin (>= 0).
             cache_hit_bonus: Evidence added on a cache hit (>= 0).
 
@@ -116,9 +132,9 @@ class SimilarityRouter:
         hit = ", cache hit" if evidence.cache_hit else ""
         if score >= self.threshold:
             reason = f"evidence {score:.3f} >= {self.threshold:.3f}{hit}"
-            return RouteDecision(Tier.SMALL, self.small_model, score, self.threshold, reason)
+            return RouteDecision(Tier.SMALL, score, self.threshold, reason, model=self.small_model)
         reason = f"evidence {score:.3f} < {self.threshold:.3f}{hit}"
-        return RouteDecision(Tier.LARGE, self.large_model, score, self.threshold, reason)
+        return RouteDecision(Tier.LARGE, score, self.threshold, reason, model=self.large_model)
 
     def route(
         self, question: str, context: Sequence[ScoredChunk], *, cache_hit: bool = False
@@ -134,7 +150,7 @@ def calibrate_threshold(scores: Sequence[float], *, strong_fraction: float) -> f
     this is the same on evidence scores from a sample of real turns.
 
     Args:
-        scores: Evidence scores (:meth:`SimilarityRouter.evidence_score`) of sample turns.
+        scores: Evidence scores (:meth:`EvidenceRouter.evidence_score`) of sample turns.
         strong_fraction: Share of turns for the large tier, in ``[0, 1]``.
 
     Returns:

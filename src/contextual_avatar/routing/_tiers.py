@@ -1,4 +1,8 @@
-"""Two responders, small and large, with fallback from one to the other on failure."""
+"""Two responders, small and large, with fallback from one to the other on failure.
+
+A host can supply either tier's responder (its own model client) and keep the other
+from the config; fallback between them works the same either way.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from contextual_avatar.errors import ModelError
 from contextual_avatar.routing._client import LiteLLMResponder
 from contextual_avatar.routing._config import LLMConfig, RoutingConfig
 from contextual_avatar.routing._responder import Reply, Responder, stream_reply
-from contextual_avatar.types import ScoredChunk, Tier, Turn
+from contextual_avatar.types import RouteDecision, ScoredChunk, Tier, Turn
 
 __all__ = ["Tiers", "build_tiers"]
 
@@ -37,6 +41,16 @@ class Tiers:
     def responder(self, tier: Tier) -> Responder:
         """The responder for ``tier``."""
         return self.small if tier is Tier.SMALL else self.large
+
+    def resolve(self, decision: RouteDecision) -> RouteDecision:
+        """``decision`` with its model named: the routed tier's responder when left ``None``.
+
+        Why: a custom router only picks a tier; the name the answer reports comes from
+        whoever actually answers it.
+        """
+        if decision.model is not None:
+            return decision
+        return dataclasses.replace(decision, model=self.responder(decision.tier).model)
 
     async def stream(
         self,
@@ -75,22 +89,30 @@ class Tiers:
 
 
 def build_tiers(
-    config: RoutingConfig, *, extractive: Responder, override: Responder | None = None
+    config: RoutingConfig,
+    *,
+    extractive: Responder,
+    small: Responder | None = None,
+    large: Responder | None = None,
 ) -> Tiers:
-    """The tiers a :class:`RoutingConfig` describes.
+    """The tiers a :class:`RoutingConfig` describes, with any tier a host supplies.
 
     Args:
-        config: Tier models, endpoints and limits.
-        extractive: The offline answerer, used by any tier whose model is ``"extractive"``.
-        override: A responder that answers for both tiers (a host's own model).
+        config: Tier models, endpoints, limits and the fallback setting.
+        extractive: The offline answerer, used by any built tier whose model is
+            ``"extractive"``.
+        small: A host's responder for the small tier, replacing ``config.small``.
+        large: A host's responder for the large tier, replacing ``config.large``.
 
     Returns:
-        The pair, with the config's fallback setting.
+        The pair, with the config's fallback setting whoever answers.
     """
-    if override is not None:
-        return Tiers(override, override, fallback=False)
 
     def build(tier: LLMConfig) -> Responder:
         return extractive if tier.is_extractive else LiteLLMResponder(tier, routing=config)
 
-    return Tiers(build(config.small), build(config.large), fallback=config.fallback)
+    return Tiers(
+        small if small is not None else build(config.small),
+        large if large is not None else build(config.large),
+        fallback=config.fallback,
+    )

@@ -92,7 +92,7 @@ def make_answer(
         context=chunks,
         cache_hit=False,
         cache=CacheDecision(False, 0.0, 0.5, "synthetic turn"),
-        route=RouteDecision(Tier.SMALL, "synthetic", score, 0.5, "synthetic turn"),
+        route=RouteDecision(Tier.SMALL, score, 0.5, "synthetic turn", model="synthetic"),
         tokens=TokenUsage(0, 0),
         cost_usd=0.0,
         timings={},

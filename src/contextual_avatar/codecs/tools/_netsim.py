@@ -8,7 +8,8 @@ trace's loss column drops packets at random (radio loss). The receiver reports e
 ``feedback_interval_s``, like transport-wide congestion control feedback, and the
 report reaches the sender one ``base_delay_s`` later. Time is virtual (seconds as
 floats): nothing sleeps, so a 60 s call simulates in a blink and the same seed gives
-the same run.
+the same run. The feedback is :class:`~contextual_avatar.codecs.PacketReport` s, what the
+bitrate controller reads from a real transport too.
 
 Trace files are text, one point per line, ``#`` comments::
 
@@ -28,9 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from contextual_avatar.codecs._feedback import PacketReport
 from contextual_avatar.errors import CodecError
 
-__all__ = ["CapacityTrace", "NetworkSimulator", "PacketReport", "TracePoint"]
+__all__ = ["CapacityTrace", "NetworkSimulator", "TracePoint"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,28 +163,6 @@ class CapacityTrace:
             total += self.capacity_at(t) * (nxt - t)
             t = nxt
         return total
-
-
-@dataclass(frozen=True, slots=True)
-class PacketReport:
-    """What transport feedback says about one packet.
-
-    Parameters:
-        seq: Sequence number the simulator assigned at send.
-        send_time: When the sender sent it (s).
-        arrival_time: When it reached the receiver (s), or None if lost.
-        size: Size in bytes.
-    """
-
-    seq: int
-    send_time: float
-    arrival_time: float | None
-    size: int
-
-    @property
-    def lost(self) -> bool:
-        """True if the packet never arrived."""
-        return self.arrival_time is None
 
 
 class NetworkSimulator:

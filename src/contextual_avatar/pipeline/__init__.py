@@ -1,0 +1,43 @@
+"""A turn as small named stages, and the ingest path, wired by the engine.
+
+Stages: understand -> recall -> enrich -> assemble -> route -> answer -> record (see
+:class:`TurnPipeline`). Each has one job, its own timing in ``Answer.timings`` and a
+unit test of its own. This package sits between the engine and the parts: it imports
+the parts, they never import it.
+"""
+
+from contextual_avatar.pipeline._answer import Respond
+from contextual_avatar.pipeline._assemble import Assemble
+from contextual_avatar.pipeline._checks import check_question, check_session
+from contextual_avatar.pipeline._enrich import Enrich, fact_chunk
+from contextual_avatar.pipeline._indexer import Indexer, ProgressFn
+from contextual_avatar.pipeline._knowledge import SharedKnowledge
+from contextual_avatar.pipeline._recall import Recall
+from contextual_avatar.pipeline._record import INTERRUPTED_MARK, Record
+from contextual_avatar.pipeline._route import Route
+from contextual_avatar.pipeline._run import Stage, TurnPipeline, timed
+from contextual_avatar.pipeline._state import TurnState
+from contextual_avatar.pipeline._tasks import TurnTasks
+from contextual_avatar.pipeline._understand import Understand
+
+__all__ = [
+    "INTERRUPTED_MARK",
+    "Assemble",
+    "Enrich",
+    "Indexer",
+    "ProgressFn",
+    "Recall",
+    "Record",
+    "Respond",
+    "Route",
+    "SharedKnowledge",
+    "Stage",
+    "TurnPipeline",
+    "TurnState",
+    "TurnTasks",
+    "Understand",
+    "check_question",
+    "check_session",
+    "fact_chunk",
+    "timed",
+]

@@ -1,0 +1,143 @@
+"""The ingest path: a file becomes cited chunks in the corpus, all or nothing.
+
+check -> content hash (already indexed? done) -> read (loader by type; whisper for
+recordings) -> chunk -> embed (in batches, with progress) -> add and publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from contextual_avatar.errors import IngestError
+from contextual_avatar.ingest import (
+    ChunkingConfig,
+    IngestConfig,
+    TranscriptionConfig,
+    check_file,
+    chunk_segments,
+    content_hash,
+    kind_of,
+    read_segments,
+)
+from contextual_avatar.retrieval import Corpus, DocRecord, Embedder
+from contextual_avatar.types import IngestReport
+
+__all__ = ["Indexer", "ProgressFn"]
+
+log = logging.getLogger(__name__)
+
+#: ``progress(stage, done, total)``: stage is ``"read"``, ``"transcribe"`` or ``"embed"``.
+ProgressFn = Callable[[str, float, float], None]
+
+
+class Indexer:
+    """Reads, chunks, embeds and indexes files into a corpus, one writer at a time."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        embedder: Embedder,
+        *,
+        ingest: IngestConfig,
+        chunking: ChunkingConfig,
+        transcription: TranscriptionConfig,
+        batch_size: int,
+        count_tokens: Callable[[str], int],
+    ) -> None:
+        """Index into ``corpus`` with ``embedder``.
+
+        Args:
+            corpus: Where chunks go.
+            embedder: Embeds chunk texts.
+            ingest: File limits.
+            chunking: Chunk size, overlap and tokenizer.
+            transcription: Whisper settings for recordings.
+            batch_size: The embedder's batch; progress is reported every four batches.
+            count_tokens: Counts a chunk's tokens for the report.
+        """
+        self._corpus = corpus
+        self._embedder = embedder
+        self._ingest = ingest
+        self._chunking = chunking
+        self._transcription = transcription
+        self._step = max(1, batch_size * 4)
+        self._count = count_tokens
+        self._lock = asyncio.Lock()
+
+    async def ingest(self, path: Path, *, progress: ProgressFn | None = None) -> IngestReport:
+        """Index ``path``: a file already indexed is a no-op, a changed one is replaced.
+
+        Raises:
+            IngestError: The file cannot be used; the corpus is unchanged.
+        """
+        started = time.perf_counter()
+        check_file(path, max_bytes=self._ingest.max_file_bytes)
+        kind = kind_of(path)
+        doc_id = await asyncio.to_thread(content_hash, path)
+
+        def unchanged() -> IngestReport:
+            return IngestReport(
+                str(path), doc_id, kind, 0, 0, 0, True, time.perf_counter() - started
+            )
+
+        if self._corpus.has_doc(doc_id):
+            return unchanged()
+        if progress:
+            progress("read", 0, 1)
+
+        def seconds(done: float, total: float) -> None:
+            if progress:
+                progress("transcribe", done, total)
+
+        segments = await asyncio.to_thread(
+            read_segments, path, kind, transcription=self._transcription, progress=seconds
+        )
+        chunks = chunk_segments(segments, doc_id=doc_id, config=self._chunking)
+        if not chunks:
+            raise IngestError(path, "no text to index after cleaning")
+        if progress:
+            progress("read", 1, 1)
+        vectors = await self._embed([c.text for c in chunks], progress)
+        record = DocRecord(
+            doc_id=doc_id,
+            path=str(await asyncio.to_thread(path.resolve)),
+            name=path.name,
+            kind=kind,
+            chunks=len(chunks),
+            ingested_at=time.time(),
+        )
+        async with self._lock:
+            if self._corpus.has_doc(doc_id):  # a concurrent ingest of the same content won
+                return unchanged()
+            self._corpus.add_document(chunks, vectors, record)
+            await asyncio.to_thread(self._corpus.publish)
+        tokens = sum(self._count(c.text) for c in chunks)
+        log.info("ingested %s: %d chunks, %d tokens", path.name, len(chunks), tokens)
+        return IngestReport(
+            path=str(path),
+            doc_id=doc_id,
+            kind=kind,
+            segments=len(segments),
+            chunks=len(chunks),
+            tokens=tokens,
+            unchanged=False,
+            seconds=time.perf_counter() - started,
+        )
+
+    async def _embed(
+        self, texts: Sequence[str], progress: ProgressFn | None
+    ) -> npt.NDArray[np.float32]:
+        parts = []
+        for first in range(0, len(texts), self._step):
+            batch = texts[first : first + self._step]
+            parts.append(await asyncio.to_thread(self._embedder.embed, batch))
+            if progress:
+                progress("embed", min(first + self._step, len(texts)), len(texts))
+        return np.vstack(parts)
