@@ -8,7 +8,9 @@ followed by ``import contextual_avatar``; the two alternate (and swap which goes
 every run) so machine load drifts into both alike. One discarded warm-up of each fills
 the bytecode caches. Reports the median of the paired differences (the package's own
 cost), both medians, the modules ``contextual_avatar`` loads (its own and others), and
-any optional stack (torch, whisper, PyAV, ...) that leaked into a plain import.
+any optional stack (torch, whisper, PyAV, ...) that leaked into a plain import. The
+package's names load lazily, so the engine path (``ContextEngine`` and a default
+``EngineConfig``) is measured the same way, as a third statement.
 
 Writes ``benchmarks/results/import_time.json`` and ``import_time.png``.
 """
@@ -33,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 BASELINE = "import numpy, faiss, pydantic, tiktoken"
 PACKAGE = f"{BASELINE}; import contextual_avatar"
+#: What building an engine needs loaded: the engine path (parts, pipeline, configs).
+ENGINE = f"{BASELINE}; from contextual_avatar import ContextEngine, EngineConfig; EngineConfig()"
 #: Optional stacks a plain ``import contextual_avatar`` must not load.
 HEAVY = ("av", "whisper", "torch", "redis", "neo4j", "litellm", "sentence_transformers")
 
@@ -62,35 +66,38 @@ def measure(statement: str, cwd: str) -> tuple[float, list[str]]:
 def run(runs: int) -> dict[str, Any]:
     """Alternate baseline and package imports ``runs`` times each; summarise."""
     with tempfile.TemporaryDirectory() as cwd:  # nothing importable by accident from cwd
-        measure(BASELINE, cwd)
-        measure(PACKAGE, cwd)
+        for statement in (BASELINE, PACKAGE, ENGINE):
+            measure(statement, cwd)
         samples: list[dict[str, float]] = []
-        base_modules: list[str] = []
-        pkg_modules: list[str] = []
+        loaded: dict[str, list[str]] = {}
+        statements = [BASELINE, PACKAGE, ENGINE]
         for i in range(runs):
-            order = (BASELINE, PACKAGE) if i % 2 == 0 else (PACKAGE, BASELINE)
+            order = statements[i % 3 :] + statements[: i % 3]  # each goes first in turn
             timed: dict[str, float] = {}
             for statement in order:
                 seconds, modules = measure(statement, cwd)
                 timed[statement] = seconds * 1000.0
-                if statement == BASELINE:
-                    base_modules = modules
-                else:
-                    pkg_modules = modules
+                loaded[statement] = modules
             samples.append(
                 {
                     "run": i,
                     "baseline_ms": round(timed[BASELINE], 2),
                     "with_package_ms": round(timed[PACKAGE], 2),
                     "difference_ms": round(timed[PACKAGE] - timed[BASELINE], 2),
+                    "engine_ms": round(timed[ENGINE], 2),
+                    "engine_difference_ms": round(timed[ENGINE] - timed[BASELINE], 2),
                 }
             )
+    base_modules, pkg_modules, engine_modules = (loaded[s] for s in statements)
     ours = [
         m for m in pkg_modules if m == "contextual_avatar" or m.startswith("contextual_avatar.")
     ]
     added = sorted(set(pkg_modules) - set(base_modules) - set(ours))
     diffs = [s["difference_ms"] for s in samples]
     quartiles = statistics.quantiles(diffs, n=4)
+    engine_diffs = [s["engine_difference_ms"] for s in samples]
+    engine_quartiles = statistics.quantiles(engine_diffs, n=4)
+    engine_ours = [m for m in engine_modules if m.split(".")[0] == "contextual_avatar"]
     return {
         "runs": runs,
         "baseline": BASELINE,
@@ -103,6 +110,13 @@ def run(runs: int) -> dict[str, Any]:
         "contextual_avatar_modules": len(ours),
         "other_modules_added": len(added),
         "heavy_modules_loaded": sorted({m.split(".")[0] for m in pkg_modules} & set(HEAVY)),
+        "engine": ENGINE,
+        "engine_difference_ms_median": round(statistics.median(engine_diffs), 1),
+        "engine_difference_ms_iqr": [round(engine_quartiles[0], 1), round(engine_quartiles[2], 1)],
+        "engine_contextual_avatar_modules": len(engine_ours),
+        "engine_heavy_modules_loaded": sorted(
+            {m.split(".")[0] for m in engine_modules} & set(HEAVY)
+        ),
         "samples": samples,
         "modules": {"contextual_avatar": ours, "others_added": added},
         "meta": {
@@ -149,6 +163,18 @@ def main() -> None:
     )
     print(f"{'contextual_avatar modules loaded':<46}{result['contextual_avatar_modules']:>12}")
     print(f"{'other modules it adds':<46}{result['other_modules_added']:>12}")
+    low, high = result["engine_difference_ms_iqr"]
+    print(
+        f"{'engine path (ContextEngine, EngineConfig())':<46}"
+        f"{result['engine_difference_ms_median']:>12.1f}  [{low:.1f}, {high:.1f}]"
+    )
+    print(
+        f"{'  its contextual_avatar modules':<46}{result['engine_contextual_avatar_modules']:>12}"
+    )
+    print(
+        f"{'  its optional stacks':<46}"
+        f"{', '.join(result['engine_heavy_modules_loaded']) or 'none':>12}"
+    )
     print(
         f"{'optional stacks loaded':<46}{', '.join(result['heavy_modules_loaded']) or 'none':>12}"
     )

@@ -39,6 +39,7 @@ import numpy as np
 import psutil
 
 from contextual_avatar import Parts
+from contextual_avatar.cache import MemoryChunkStore
 from contextual_avatar.testing import RedisServer
 
 HERE = Path(__file__).resolve().parent
@@ -235,8 +236,8 @@ async def scenario_churn(
             ids = [f"churn-{wave}-{i}" for i in range(per_wave)]
             await _run_sessions(engine, ids, questions, 1, seed=wave)
             gc.collect()
-            store = engine.parts.store  # resident sessions, read for the report only
-            resident = len(getattr(store, "_sessions", ()))
+            store = engine.parts.store
+            resident = len(store) if isinstance(store, MemoryChunkStore) else -1
             samples.append(
                 {
                     "sessions_seen": (wave + 1) * per_wave,
@@ -251,7 +252,7 @@ _CHILD = """
 import asyncio, json, sys, time
 sys.path.insert(0, {bench!r})
 from load import QuoteResponder, _run_sessions
-from contextual_avatar import AsyncContextEngine, EngineConfig
+from contextual_avatar import AsyncContextEngine, EngineConfig, Parts
 
 async def main():
     data_dir, redis_url, graph, who, sessions, turns = sys.argv[1:7]
@@ -268,10 +269,9 @@ async def main():
         sys.stdin = open("/dev/null")
         ids = [f"{{who}}-{{i}}" for i in range(int(sessions))]
         overhead, seconds = await _run_sessions(engine, ids, questions, int(turns), seed=7)
-        writer = getattr(engine, "_writer", None)
-        if writer is not None:
-            await writer.flush()
-        submitted = writer.stats.submitted if writer is not None else 0
+        await engine.flush()
+        stats = engine.knowledge_stats
+        submitted = stats.submitted if stats is not None else 0
     print(json.dumps({{"overhead": overhead, "seconds": seconds, "submitted": submitted}}))
 
 asyncio.run(main())

@@ -33,6 +33,7 @@ import asyncio
 import hashlib
 import json
 import pickle
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -429,7 +430,17 @@ class Replay:
         return AsyncContextEngine(config, parts=Parts(embedder=self.embedder, **parts))
 
     async def prepare(self, *, verbose: bool = True) -> None:
-        """Write the passages and ingest them once (re-runs find the index done)."""
+        """Write the passages and ingest them once (re-runs find the index done).
+
+        The shared knowledge graph is emptied: facts are learned afresh by each run, so
+        figures that count them (prompt tokens) do not depend on earlier runs. (They
+        did: ``cost_savings`` read 4.5% saved on a graph grown over runs, 11.4% fresh.)
+        """
+        for leftover in (*self.data_dir.glob("knowledge.sqlite3*"), self.data_dir / "outbox"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
         self.docs_dir.mkdir(parents=True, exist_ok=True)
         (self.cache_dir / ".gitignore").write_text("*\n")
         done = self.root / "ingested.json"

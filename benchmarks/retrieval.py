@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from cachetools import LRUCache
 
 _REPO = Path(__file__).resolve().parent.parent
 for _path in (_REPO / "src", _REPO):  # run as a script from a checkout
@@ -81,13 +80,6 @@ async def replay_variant(
     """Replay one scenario through ``engine``; recall, MRR, latency and context size."""
     for session in replay.sessions(scenario):  # type: ignore[arg-type]
         await engine.forget(session.id)
-    tiers = getattr(engine, "_tiers", None)
-    for responder in (getattr(tiers, "small", None), getattr(tiers, "large", None)):
-        if hasattr(responder, "_sentence_vectors"):
-            # Works around an ExtractiveResponder bug (reported to routing): once its
-            # 4,096-entry sentence cache is full, inserting new vectors evicts ones it is
-            # about to read (KeyError). A cache that never fills keeps long replays running.
-            responder._sentence_vectors = LRUCache(maxsize=1 << 22)
     hits, rr, search_ms, tokens, n, turns, served = 0, 0.0, [], [], 0, 0, 0
     for session, step, story, qa in replay.steps(scenario):  # type: ignore[arg-type]
         answer = await engine.ask(session.id, qa.question)

@@ -17,6 +17,7 @@ from typing import Self
 from contextual_avatar._exit import close_at_exit
 from contextual_avatar._sync import LoopThread, iterate
 from contextual_avatar.config import EngineConfig
+from contextual_avatar.knowledge import WriterStats
 from contextual_avatar.parts import Parts, build
 from contextual_avatar.pipeline import ProgressFn, check_session
 from contextual_avatar.retrieval import DocRecord
@@ -67,6 +68,12 @@ class AsyncContextEngine:
     def ledger(self) -> CostLedger:
         """Tokens and USD per turn, per session and in total, against the baseline."""
         return self._built.ledger
+
+    @property
+    def knowledge_stats(self) -> WriterStats | None:
+        """The background knowledge writer's counters (``None`` before it has started)."""
+        writer = self._built.knowledge.writer
+        return None if writer is None else writer.stats
 
     async def ingest(self, path: str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
         """Read, chunk, embed and index a file; a file already indexed is a no-op.
@@ -187,6 +194,11 @@ class ContextEngine:
     def ledger(self) -> CostLedger:
         """Tokens and USD per turn, per session and in total, against the baseline."""
         return self._core.ledger
+
+    @property
+    def knowledge_stats(self) -> WriterStats | None:
+        """See :attr:`AsyncContextEngine.knowledge_stats`."""
+        return self._core.knowledge_stats
 
     def ingest(self, path: str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
         """See :meth:`AsyncContextEngine.ingest`."""

@@ -11,12 +11,11 @@ built, it closes in ``aclose()``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 from contextual_avatar.cache import (
-    CacheEntry,
     ChunkCache,
     ChunkStore,
     EvictionPolicy,
@@ -169,18 +168,13 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         history=history,
     )
 
-    def cached(ids: Sequence[str]) -> list[CacheEntry]:
-        """Indexed chunks with their vectors, as the cache admits neighbours by id."""
-        chunks, vectors = corpus.lookup(ids)
-        return [CacheEntry(c, vectors[i]) for i, c in enumerate(chunks)]
-
     cache = ChunkCache(
         store,
         threshold=cfg.cache.hit_threshold,
         enabled=cfg.cache.enabled,
         admission=cfg.cache.admission,
         neighbours=cfg.cache.neighbours,
-        source=cached,
+        source=corpus,
         max_missing=cfg.cache.max_missing_terms,
         analyzer=terms,
         prefetch=cfg.cache.prefetch,

@@ -236,7 +236,9 @@ class Answer:
         route: Which model tier answered and why.
         tokens: Token counts for the turn.
         cost_usd: What the turn cost at the model's list prices.
-        timings: Milliseconds per stage (``embed``, ``cache``, ``search``, ``answer``, ``total``).
+        timings: Milliseconds per stage of the turn (``understand``, ``recall``, ``enrich``,
+            ``assemble``, ``route``, ``answer``, ``record``), per sub-step (``embed``,
+            ``cache``, ``search``, ``first_token``) and in ``total``.
         session_id: The session the turn belongs to.
         question: The question as asked.
         saved_usd: What the turn saved against the baseline (the large model with the

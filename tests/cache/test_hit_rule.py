@@ -81,11 +81,21 @@ async def test_ranking_uses_terms_and_focus_but_scores_stay_cosine():
     assert ranked[0].chunk.doc_id == "a"
 
 
+class Book:
+    """A chunk source over a dict of entries (what the engine's corpus is to the cache)."""
+
+    def __init__(self, entries: dict[str, CacheEntry]) -> None:
+        self.entries = entries
+
+    def lookup(self, ids: Sequence[str]):
+        found = [self.entries[i] for i in ids if i in self.entries]
+        return [e.chunk for e in found], np.array([e.vector for e in found], dtype=np.float32)
+
+
 async def test_prefetch_admits_the_next_chunk_after_a_hit():
     book = {f"d:{i}": entry("d", i, f"part {i}", unit(1, i / 10)) for i in range(4)}
 
-    def source(ids: Sequence[str]) -> list[CacheEntry]:
-        return [book[i] for i in ids if i in book]
+    source = Book(book)
 
     cache = make_cache(max_missing=None, source=source, prefetch=True)
     await cache.store.admit("s", [book["d:1"]])
@@ -98,8 +108,7 @@ async def test_prefetch_admits_the_next_chunk_after_a_hit():
 async def test_no_prefetch_without_a_hit_or_past_the_end():
     book = {"d:0": entry("d", 0, "only part", unit(1, 0))}
 
-    def source(ids: Sequence[str]) -> list[CacheEntry]:
-        return [book[i] for i in ids if i in book]
+    source = Book(book)
 
     cache = make_cache(max_missing=None, source=source, prefetch=True)
     await cache.store.admit("s", [book["d:0"]])

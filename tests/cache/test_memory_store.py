@@ -60,8 +60,10 @@ async def test_idle_sessions_expire_with_an_injected_clock():
     await store.admit("s", [entry("a")])
     clock.now = 9
     assert len(await store.entries("s")) == 1
+    assert len(store) == 1
     clock.now = 30
     assert await store.entries("s") == []
+    assert len(store) == 0
 
 
 async def test_session_count_is_bounded():
@@ -70,6 +72,7 @@ async def test_session_count_is_bounded():
         await store.admit(f"s{i}", [entry("a")])
     alive = [i for i in range(10) if await store.entries(f"s{i}")]
     assert alive == [7, 8, 9]
+    assert len(store) == 3
 
 
 class TestMemoryChunkStoreContract(ChunkStoreContract):

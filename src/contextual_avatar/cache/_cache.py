@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +28,15 @@ from contextual_avatar.types import CacheDecision, Chunk, ScoredChunk
 
 __all__ = ["Analyzer", "CacheStats", "ChunkCache", "ChunkSource"]
 
-#: Looks chunks up by id in the index: ``source(ids)`` returns entries for the ids that
-#: exist (others are skipped). Used to admit a hit chunk's document neighbours.
-ChunkSource = Callable[[Sequence[str]], list[CacheEntry]]
+
+class ChunkSource(Protocol):
+    """Indexed chunks by id (the engine's corpus): where a hit's neighbours come from."""
+
+    def lookup(self, chunk_ids: Sequence[str]) -> tuple[Sequence[Chunk], npt.NDArray[np.float32]]:
+        """The chunks among ``chunk_ids`` that exist, in order, and their vectors (rows)."""
+        ...
+
+
 #: Turns text into index terms; the engine passes the retriever's analyser so the
 #: question's terms and the chunks' terms match (stemmed, stop words dropped).
 Analyzer = Callable[[str], Sequence[str]]
@@ -186,9 +192,16 @@ class ChunkCache:
         after = chunk_id(best.doc_id, best.ordinal + 1)
         if after in cached:
             return
-        found = self._source([after])
+        found = self._fetch([after])
         if found:
             await self.store.admit(session, found)
+
+    def _fetch(self, chunk_ids: Sequence[str]) -> list[CacheEntry]:
+        """Entries for the ids the source holds (none without a source)."""
+        if self._source is None:
+            return []
+        chunks, vectors = self._source.lookup(chunk_ids)
+        return [CacheEntry(c, vectors[i]) for i, c in enumerate(chunks)]
 
     def _chunk_terms(self, entry: CacheEntry) -> frozenset[str]:
         """A cached chunk's terms, memoised by id (chunks are immutable once indexed)."""
@@ -230,7 +243,7 @@ class ChunkCache:
                 if best.ordinal >= d:  # no chunk before the first
                     ids.append(chunk_id(best.doc_id, best.ordinal - d))
             wanted = [i for i in ids if i not in chosen]
-            for entry in self._source(wanted):
+            for entry in self._fetch(wanted):
                 chosen.setdefault(entry.chunk.id, entry)
         return list(chosen.values())[: self.store.capacity]
 

@@ -225,6 +225,11 @@ class MemoryChunkStore(BaseChunkStore[int]):
         super().__init__(capacity=capacity, policy_factory=policy_factory)
         self._sessions: TTLCache[str, _Session] = TTLCache(max_sessions, ttl_s, timer=timer)
 
+    def __len__(self) -> int:
+        """Sessions resident now (expired ones are not counted)."""
+        self._sessions.expire()
+        return len(self._sessions)
+
     async def load_session(self, session: str) -> tuple[EvictionPolicy, int]:
         """The session's live policy (the session is created and its TTL refreshed)."""
         state = self._sessions.get(session)
