@@ -61,6 +61,7 @@ def test_the_interfaces_a_host_implements_are_exported_with_their_contracts():
     from contextual_avatar import testing
 
     for suite in (
+        "EmbedderContract",
         "EvictionPolicyContract",
         "ChunkStoreContract",
         "KnowledgeGraphSinkContract",

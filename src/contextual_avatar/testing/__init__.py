@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         EvictionPolicyContract,
     )
     from contextual_avatar.testing._contract_codec import MediaCodecContract
+    from contextual_avatar.testing._contract_embedder import EmbedderContract
     from contextual_avatar.testing._contract_knowledge import KnowledgeGraphSinkContract
     from contextual_avatar.testing._contract_routing import (
         ResponderContract,
@@ -32,6 +33,7 @@ __all__ = [
     "BoltServer",
     "BoltServerError",
     "ChunkStoreContract",
+    "EmbedderContract",
     "EvictionPolicyContract",
     "KnowledgeGraphSinkContract",
     "LLMServer",
@@ -50,6 +52,7 @@ _CONTRACTS = {
     "ChunkStoreContract": "._contract_cache",
     "EvictionPolicyContract": "._contract_cache",
     "MediaCodecContract": "._contract_codec",
+    "EmbedderContract": "._contract_embedder",
     "KnowledgeGraphSinkContract": "._contract_knowledge",
     "ResponderContract": "._contract_routing",
     "SimilarityRouterContract": "._contract_routing",
