@@ -64,3 +64,161 @@ def test_convert_whisper_writes_a_loadable_checkpoint(tmp_path: Path):
 def test_convert_whisper_rejects_a_non_model(tmp_path: Path):
     out = runner.invoke(app, ["convert-whisper", str(tmp_path), str(tmp_path / "x.pt")])
     assert out.exit_code == 1 and "model.bin" in out.output
+
+
+# -- user-supplied text is printed verbatim, never read as Rich markup ---------------------
+# Names with "/" ("[bold red]x[/].md", "[/x].txt") are a folder plus a file on disk: the
+# file's base name is what ingest reports and citations show, the full path is what
+# `documents` and errors show, so both halves of the markup get printed.
+
+WEIRD = {
+    "notes [v2].txt": "Adult tickets cost 9 euros [/x] on weekdays.\n",
+    "[bold red]x[/].md": "The museum opens at 10 o'clock and closes at 18 o'clock every day.\n",
+    "[/x].txt": "Bicycle parking is behind the north gate; bring your own bicycle lock.\n",
+    "🎉 :fire: שלום مرحبا.txt": "The gift shop sells postcards that say שלום and مرحبا 🎉.\n",
+}
+
+
+def _lines(output: str) -> list[str]:
+    return [line.rstrip() for line in output.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def weird(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], list[Path], str]:
+    """The WEIRD files ingested once into a data folder whose own path holds markup."""
+    base = tmp_path_factory.mktemp("weird")
+    paths = []
+    for name, text in WEIRD.items():
+        path = base / "files" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    env = {
+        "CONTEXTUAL_AVATAR_DATA_DIR": str(base / "data [v1] [/x]"),
+        "CONTEXTUAL_AVATAR_TRANSCRIPTION__CACHE_DIR": str(base / "whisper [cache]"),
+    }
+    out = runner.invoke(app, ["ingest", *map(str, paths)], env=env)
+    assert out.exit_code == 0, out.output
+    return env, paths, out.output
+
+
+@pytest.fixture
+def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything loads the embedding model."""
+    from contextual_avatar.retrieval import MiniLMEmbedder
+
+    def load(self: MiniLMEmbedder) -> None:
+        raise AssertionError("the embedding model was loaded")
+
+    monkeypatch.setattr(MiniLMEmbedder, "_load", load)
+
+
+def test_ingest_prints_names_with_brackets_tags_emoji_and_rtl_exactly(weird):
+    _, paths, output = weird
+    for line, path in zip(_lines(output)[: len(paths)], paths, strict=True):
+        assert line.startswith(f"{path.name}: 1 text segment(s) -> 1 chunks"), output
+    assert "Traceback" not in output
+
+
+def test_ask_prints_the_answer_and_cites_a_bracketed_name_exactly(weird):
+    env, _, _ = weird
+    out = runner.invoke(app, ["ask", "How much does an adult ticket cost?"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "Adult tickets cost 9 euros [/x] on weekdays." in out.output
+    assert "  source: notes [v2].txt" in _lines(out.output)
+
+
+@pytest.mark.parametrize(
+    ("question", "index"),
+    [
+        ("When does the museum open?", 1),
+        ("Where is the bicycle parking?", 2),
+        ("Which postcards does the gift shop sell?", 3),
+    ],
+)
+def test_ask_cites_tag_emoji_and_rtl_names_exactly(weird, question: str, index: int):
+    env, paths, _ = weird
+    out = runner.invoke(app, ["ask", question, "-s", f"s{index}"], env=env)
+    assert out.exit_code == 0, out.output
+    assert WEIRD[list(WEIRD)[index]].strip() in out.output
+    assert f"  source: {paths[index].name}" in _lines(out.output), out.output
+
+
+def test_documents_lists_each_file_escaped_without_loading_the_model(weird, no_model):
+    env, paths, _ = weird
+    out = runner.invoke(app, ["documents"], env=env)
+    assert out.exit_code == 0, out.output
+    lines = _lines(out.output)
+    assert len(lines) == len(paths)
+    for line, path in zip(lines, paths, strict=True):
+        assert line.startswith(f"{path.name}  text  1 chunk(s)  {path.resolve()}  20"), line
+
+
+def test_where_shows_the_data_folder_and_its_contents_without_loading_the_model(weird, no_model):
+    env, paths, _ = weird
+    out = runner.invoke(app, ["where"], env=env)
+    assert out.exit_code == 0, out.output
+    data = Path(env["CONTEXTUAL_AVATAR_DATA_DIR"]).resolve()
+    cache = Path(env["CONTEXTUAL_AVATAR_TRANSCRIPTION__CACHE_DIR"]).resolve()
+    lines = _lines(out.output)
+    assert lines[0] == f"data folder: {data} (from CONTEXTUAL_AVATAR_DATA_DIR)"
+    assert f"  index: {data / 'index'}: {len(paths)} file(s), {len(paths)} chunk(s), " in out.output
+    assert f"  knowledge graph: {data / 'knowledge.sqlite3'}: " in out.output
+    assert f"  outbox: {data / 'outbox'}: " in out.output
+    assert f"  transcript cache: {cache / 'transcripts'}: 0 transcript(s)" in out.output
+    assert "CONTEXTUAL_AVATAR_DATA_DIR or --data-dir" in lines[-1]
+
+
+def test_where_and_documents_on_a_new_folder_create_nothing(tmp_path: Path, no_model):
+    data = tmp_path / "fresh [v1]"
+    out = runner.invoke(app, ["where", "--data-dir", str(data)])
+    assert out.exit_code == 0, out.output
+    assert f"data folder: {data} (from --data-dir; not created yet)" in out.output
+    assert f"  index: {data / 'index'}: empty" in out.output
+    out = runner.invoke(app, ["documents", "--data-dir", str(data)])
+    assert out.exit_code == 0 and f"no documents in {data}" in out.output
+    assert not data.exists()
+
+
+def test_help_names_the_data_folder_and_how_to_change_it(tmp_path: Path):
+    data = tmp_path / "avatar [v2] [/x]"
+    out = runner.invoke(
+        app, ["--help"], env={"CONTEXTUAL_AVATAR_DATA_DIR": str(data), "COLUMNS": "400"}
+    )
+    assert out.exit_code == 0, out.output
+    assert f"Data folder: {data} (from CONTEXTUAL_AVATAR_DATA_DIR)." in out.output
+    assert "CONTEXTUAL_AVATAR_DATA_DIR=/another/folder" in out.output
+    assert "--data-dir" in out.output and "contextual-avatar where" in out.output
+
+
+def test_help_without_the_variable_names_the_per_user_default():
+    from contextual_avatar.config import default_data_dir
+
+    out = runner.invoke(app, ["--help"], env={"CONTEXTUAL_AVATAR_DATA_DIR": None, "COLUMNS": "400"})
+    assert out.exit_code == 0, out.output
+    assert f"Data folder: {default_data_dir().resolve()} (the per-user default)." in out.output
+
+
+def test_unsupported_file_with_markup_in_its_name_is_one_clean_error(tmp_path: Path):
+    report = tmp_path / "report[/x].docx"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("not really a docx", encoding="utf-8")
+    out = runner.invoke(app, ["ingest", str(report), "--data-dir", str(tmp_path / "d")])
+    assert out.exit_code == 1
+    assert f"error: cannot ingest {report}: unknown file type '.docx'" in out.output
+    assert "Traceback" not in out.output and "MarkupError" not in out.output
+
+
+def test_missing_extra_hint_keeps_its_brackets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from contextual_avatar.errors import MissingDependencyError
+    from contextual_avatar.retrieval import MiniLMEmbedder
+
+    def load(self: MiniLMEmbedder) -> None:
+        raise MissingDependencyError("the MiniLM embedder", "embeddings", "sentence-transformers")
+
+    monkeypatch.setattr(MiniLMEmbedder, "_load", load)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Adult tickets cost 9 euros.\n", encoding="utf-8")
+    out = runner.invoke(app, ["ingest", str(notes), "--data-dir", str(tmp_path / "d")])
+    assert out.exit_code == 1
+    assert "pip install 'contextual-avatar[embeddings]'" in out.output, out.output

@@ -90,6 +90,54 @@ def test_index_persists_across_engines(make_engine, guide_pdf):
     assert fresh.ingest(guide_pdf).unchanged
 
 
+FERRY = "The harbour ferry leaves at nine. A return ticket costs 7 euros.\n"
+
+
+def test_known_content_under_a_new_name_is_recorded_under_that_name(make_engine, tmp_path):
+    eng = make_engine()
+    a, b = tmp_path / "a.txt", tmp_path / "b.md"
+    a.write_text(FERRY)
+    b.write_bytes(a.read_bytes())
+    first = eng.ingest(a)
+    report = eng.ingest(b)
+    assert report.unchanged and report.kind == "text" and report.path == str(b)
+    assert report.doc_id == first.doc_id and report.chunks == 0
+    assert [(d.name, d.kind, d.doc_id) for d in eng.documents] == [
+        ("a.txt", "text", first.doc_id),
+        ("b.md", "text", first.doc_id),
+    ]
+    before = tree_digest(tmp_path / "data")
+    assert eng.ingest(b).unchanged  # the same path again: a no-op
+    assert tree_digest(tmp_path / "data") == before
+    assert [d.name for d in make_engine().documents] == ["a.txt", "b.md"]
+
+
+def test_known_content_under_a_name_of_another_kind_is_refused(make_engine, tmp_path):
+    eng = make_engine()
+    a, fake = tmp_path / "a.txt", tmp_path / "a.pdf"
+    a.write_text(FERRY)
+    fake.write_bytes(a.read_bytes())
+    eng.ingest(a)
+    with pytest.raises(ca.IngestError, match="already indexed as text"):
+        eng.ingest(fake)
+    assert [d.name for d in eng.documents] == ["a.txt"]
+
+
+def test_new_content_at_the_first_name_leaves_the_other_name_cited(make_engine, tmp_path):
+    eng = make_engine()
+    a, b = tmp_path / "a.txt", tmp_path / "b.md"
+    a.write_text(FERRY)
+    b.write_bytes(a.read_bytes())
+    eng.ingest(a)
+    eng.ingest(b)
+    a.write_text("The museum opens at ten on weekdays.\n")
+    eng.ingest(a)
+    assert [d.name for d in eng.documents] == ["b.md", "a.txt"]
+    answer = eng.ask("s", "How much is a return ferry ticket?")
+    assert "7 euros" in answer.text
+    assert [c.source for c in answer.citations] == ["b.md"]
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [

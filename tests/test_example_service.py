@@ -101,18 +101,39 @@ def sse(client: httpx.Client, session: str, question: str) -> list[tuple[str, ob
     return events
 
 
+def names(client: httpx.Client) -> list[str]:
+    return [d["name"] for d in client.get("/documents").json()]
+
+
 def test_upload_is_indexed_once_and_listed(client: httpx.Client):
+    before = names(client)
     again = client.put("/documents/guide.pdf", content=GUIDE.read_bytes())
     assert again.json()["unchanged"] is True
-    assert [d["name"] for d in client.get("/documents").json()] == ["guide.pdf"]
+    assert names(client) == before
+    assert before.count("guide.pdf") == 1
+
+
+def test_the_same_bytes_under_a_new_name_are_listed_under_it(client: httpx.Client):
+    copy = client.put("/documents/guide-copy.pdf", content=GUIDE.read_bytes())
+    assert copy.status_code == 200, copy.text
+    body = copy.json()
+    assert (body["name"], body["kind"], body["unchanged"]) == ("guide-copy.pdf", "pdf", True)
+    listed = {d["name"]: d["doc_id"] for d in client.get("/documents").json()}
+    assert listed["guide-copy.pdf"] == listed["guide.pdf"]
+    # Not read as text: the bytes are a PDF, whatever the new name says.
+    refused = client.put("/documents/guide.txt", content=GUIDE.read_bytes())
+    assert refused.status_code == 422
+    assert "already indexed as pdf" in refused.json()["detail"]
+    assert "guide.txt" not in names(client)
 
 
 def test_bad_uploads_are_refused_and_leave_the_index_alone(client: httpx.Client):
+    before = names(client)
     refused = client.put("/documents/notes.exe", content=b"MZ")
     assert refused.status_code == 422
     assert refused.json()["error"] == "IngestError"
     assert client.put("/documents/.hidden", content=b"x").status_code == 422
-    assert [d["name"] for d in client.get("/documents").json()] == ["guide.pdf"]
+    assert names(client) == before
 
 
 def test_ask_returns_a_cited_answer(client: httpx.Client):

@@ -1,22 +1,31 @@
-"""The ``contextual-avatar`` command: ingest files, ask questions, chat.
+"""The ``contextual-avatar`` command: ingest files, ask questions, chat, inspect the data.
 
 Settings come from ``CONTEXTUAL_AVATAR_*`` environment variables (see
-:meth:`EngineConfig.from_env`); ``--data-dir`` overrides where the index lives.
+:meth:`EngineConfig.from_env`); ``--data-dir`` overrides where the data lives. Whatever
+a user supplied (names, paths, answers, errors) is printed escaped, as Rich would read
+``notes [v2].txt`` as markup, drop ``[v2]`` or crash.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
+import sqlite3
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import closing
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Annotated, ParamSpec, TypeVar
+from typing import IO, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.filesize import decimal
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -25,26 +34,57 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from typer.core import TyperGroup
 
-from contextual_avatar.config import EngineConfig
+from contextual_avatar.config import ENV_PREFIX, EngineConfig
 from contextual_avatar.engine import ContextEngine
-from contextual_avatar.errors import ConfigError, ContextualAvatarError
+from contextual_avatar.errors import ConfigError, ContextualAvatarError, IndexCorruptError
+from contextual_avatar.ingest._transcribe_cache import cache_dir
+from contextual_avatar.knowledge._factory import DEFAULT_GRAPH_FILENAME
+from contextual_avatar.knowledge._outbox import OUTBOX_FILENAME
+from contextual_avatar.retrieval import DocRecord, FaissIndex
 from contextual_avatar.types import Answer
 
 __all__ = ["app", "main"]
 
+DATA_ENV = ENV_PREFIX + "DATA_DIR"
+_HELP = "Give an interactive avatar cited answers from your documents, cache first."
+
+
+class _Group(TyperGroup):
+    """The command group; its help names the data folder as resolved when help is shown."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:  # Any: click's or typer's copy
+        """Name the folder now: it depends on the environment of the call, not the import."""
+        try:
+            folder = f"Data folder: {_q(_config(None).data_dir.resolve())} ({_source(None)})."
+        except ContextualAvatarError as exc:
+            folder = f"Data folder: cannot be resolved: {_q(exc)}."
+        hint = f"Change it with {DATA_ENV}=/another/folder or a command's --data-dir."
+        self.help = f"{_HELP}\n\n{folder} {hint} `contextual-avatar where` shows what it holds."
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
     name="contextual-avatar",
-    help="Give an interactive avatar cited answers from your documents, cache first.",
+    cls=_Group,
+    help=_HELP,
+    rich_markup_mode="rich",  # what _q escapes for, whatever typer's default
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No emoji codes: a file named ":fire:.txt" must print as such.
+console = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _q(value: object) -> str:
+    """``value`` as text Rich prints verbatim (never as markup)."""
+    return escape(str(value))
 
 
 def _friendly(command: Callable[P, R]) -> Callable[P, R]:
@@ -55,7 +95,7 @@ def _friendly(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except ContextualAvatarError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {_q(exc)}")
             raise typer.Exit(code=1) from None
 
     return run
@@ -63,24 +103,31 @@ def _friendly(command: Callable[P, R]) -> Callable[P, R]:
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Where the index lives (default: per-user data dir)."),
+    typer.Option("--data-dir", help=f"The data folder (default: {DATA_ENV}, else per-user)."),
 ]
 
 
-def _engine(data_dir: Path | None) -> ContextEngine:
-    overrides = {"data_dir": data_dir} if data_dir is not None else {}
-    return ContextEngine(EngineConfig.from_env(**overrides))
+def _config(data_dir: Path | None) -> EngineConfig:
+    return EngineConfig.from_env(**({"data_dir": data_dir} if data_dir is not None else {}))
+
+
+def _source(data_dir: Path | None) -> str:
+    """Which setting chose the data folder, so a user knows what to change."""
+    if data_dir is not None:
+        return "from --data-dir"
+    by_env = any(name.upper() == DATA_ENV for name in os.environ)  # read case-insensitively
+    return f"from {DATA_ENV}" if by_env else "the per-user default"
 
 
 def _print_answer(answer: Answer, *, verbose: bool) -> None:
-    console.print(answer.text)
+    console.print(_q(answer.text))
     for ref in answer.citations:
-        console.print(f"  [dim]source:[/dim] {ref}")
+        console.print(f"  [dim]source:[/dim] {_q(ref)}")
     if verbose:
         timing = ", ".join(f"{k} {v:.1f} ms" for k, v in answer.timings.items())
         console.print(
-            f"  [dim]cache {'hit' if answer.cache_hit else 'miss'} ({answer.cache.reason}); "
-            f"{answer.route.tier.value} tier ({answer.route.model}); "
+            f"  [dim]cache {'hit' if answer.cache_hit else 'miss'} ({_q(answer.cache.reason)}); "
+            f"{answer.route.tier.value} tier ({_q(answer.route.model)}); "
             f"{answer.tokens.prompt}+{answer.tokens.completion} tokens, "
             f"${answer.cost_usd:.6f}; {timing}[/dim]"
         )
@@ -97,9 +144,9 @@ def ingest(
     """Add files to the index (unchanged files are skipped)."""
     failed = 0
     with (
-        _engine(data_dir) as engine,
+        ContextEngine(_config(data_dir)) as engine,
         Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TaskProgressColumn(),
             TimeElapsedColumn(),
@@ -119,15 +166,15 @@ def ingest(
                 report = engine.ingest(path, progress=progress)
             except ContextualAvatarError as exc:
                 failed += 1
-                err.print(f"[red]error:[/red] {exc}")
+                err.print(f"[red]error:[/red] {_q(exc)}")
                 continue
             finally:
                 bar.remove_task(task)
             if report.unchanged:
-                console.print(f"{path.name}: unchanged, already indexed")
+                console.print(f"{_q(path.name)}: unchanged, already indexed")
             else:
                 console.print(
-                    f"{path.name}: {report.segments} {report.kind} segment(s) -> "
+                    f"{_q(path.name)}: {report.segments} {_q(report.kind)} segment(s) -> "
                     f"{report.chunks} chunks, {report.tokens} tokens in {report.seconds:.1f} s"
                 )
     if failed:
@@ -145,10 +192,11 @@ def ask(
     data_dir: DataDir = None,
 ) -> None:
     """Answer one question from the indexed documents, with citations."""
-    with _engine(data_dir) as engine:
+    with ContextEngine(_config(data_dir)) as engine:
         if not engine.documents:
             err.print(
-                "[yellow]the index is empty: run `contextual-avatar ingest FILE` first[/yellow]"
+                f"[yellow]the index in {_q(engine.config.data_dir)} is empty: run "
+                "`contextual-avatar ingest FILE` first[/yellow]"
             )
             raise typer.Exit(code=1)
         _print_answer(engine.ask(session, question), verbose=verbose)
@@ -164,7 +212,7 @@ def chat(
     data_dir: DataDir = None,
 ) -> None:
     """Talk to the indexed documents; follow-up questions keep their context. Ctrl-D quits."""
-    with _engine(data_dir) as engine:
+    with ContextEngine(_config(data_dir)) as engine:
         console.print(f"[dim]{len(engine.documents)} document(s) indexed; Ctrl-D to quit[/dim]")
         while True:
             try:
@@ -177,7 +225,81 @@ def chat(
             try:
                 _print_answer(engine.ask(session, question), verbose=verbose)
             except ContextualAvatarError as exc:
-                err.print(f"[red]error:[/red] {exc}")
+                err.print(f"[red]error:[/red] {_q(exc)}")
+
+
+@app.command()
+@_friendly
+def where(data_dir: DataDir = None) -> None:
+    """Show the data folder and what it holds; nothing is loaded or created."""
+    cfg = _config(data_dir)
+    root, kg = cfg.data_dir.resolve(), cfg.knowledge
+    state = "" if root.is_dir() else "; not created yet"
+    console.print(f"[bold]data folder:[/bold] {_q(root)} ({_source(data_dir)}{state})")
+    try:
+        docs, embedder = _read_documents(root / "index")
+        chunks = sum({d.doc_id: d.chunks for d in docs}.values())  # names share chunks
+        held = f"{len(docs)} file(s), {chunks} chunk(s), embedder {embedder}" if docs else "empty"
+    except IndexCorruptError as exc:
+        held = f"unreadable: {exc}"
+    _item("index", root / "index", held)
+    graph = (kg.path or root / DEFAULT_GRAPH_FILENAME).resolve()
+    if kg.backend == "sqlite":
+        _item("knowledge graph", graph, decimal(graph.stat().st_size) if graph.is_file() else "")
+    else:
+        _item("knowledge graph", f"backend {kg.backend}", "off" if kg.backend == "none" else kg.uri)
+    outbox = (kg.outbox_dir or root / "outbox").resolve()
+    _item("outbox", outbox, _pending(outbox / OUTBOX_FILENAME))
+    folder = cache_dir(cfg.transcription).resolve() / "transcripts"
+    cached = sum(1 for _ in folder.rglob("*.json")) if folder.is_dir() else 0
+    chosen = "transcription.cache_dir" if cfg.transcription.cache_dir else "per-user cache"
+    _item("transcript cache", folder, f"{cached} transcript(s) ({chosen})")
+    console.print(f"[dim]change the data folder with {DATA_ENV} or --data-dir[/dim]")
+
+
+@app.command()
+@_friendly
+def documents(data_dir: DataDir = None) -> None:
+    """List the indexed documents, one per line: name, kind, chunks, path, when ingested."""
+    folder = _config(data_dir).data_dir.resolve()
+    docs, _ = _read_documents(folder / "index")
+    if not docs:
+        err.print(f"no documents in {_q(folder)}: run `contextual-avatar ingest FILE` first")
+    for doc in docs:
+        when = datetime.fromtimestamp(doc.ingested_at).strftime("%Y-%m-%d %H:%M:%S")
+        fields = (doc.name, doc.kind, f"{doc.chunks} chunk(s)", doc.path, when)
+        console.print("  ".join(map(_q, fields)))
+
+
+def _item(label: str, place: object, held: str) -> None:
+    """One line of ``where``: a place and what is there (or that nothing is yet)."""
+    console.print(f"  [bold]{label}:[/bold] {_q(place)}: {_q(held or 'not created yet')}")
+
+
+def _read_documents(index_dir: Path) -> tuple[list[DocRecord], str]:
+    """The index's documents and embedder, from its metadata alone: no model, no new file.
+
+    Raises:
+        IndexCorruptError: The metadata cannot be read.
+    """
+    version = FaissIndex.current_version(index_dir)
+    try:
+        meta = json.loads((version / "meta.json").read_text(encoding="utf-8")) if version else {}
+        return [DocRecord(**doc) for doc in meta.get("docs", [])], str(meta.get("embedder", ""))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise IndexCorruptError(f"cannot read the index at {version}: {exc}") from exc
+
+
+def _pending(path: Path) -> str:
+    """Facts waiting in the outbox, read read-only (an engine may hold it open)."""
+    if not path.is_file():
+        return ""
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            (count,) = db.execute("SELECT count(*) FROM outbox").fetchone()
+    except sqlite3.Error as exc:
+        return f"unreadable: {exc}"
+    return f"{count} fact(s) waiting for the graph"
 
 
 @app.command("convert-whisper")
@@ -194,7 +316,7 @@ def convert_whisper(
     from contextual_avatar.ingest import convert_ctranslate2_whisper
 
     out = convert_ctranslate2_whisper(src, dst)
-    console.print(f"wrote {out}; use it with CONTEXTUAL_AVATAR_TRANSCRIPTION__MODEL={out}")
+    console.print(f"wrote {_q(out)}; use it with CONTEXTUAL_AVATAR_TRANSCRIPTION__MODEL={_q(out)}")
 
 
 @app.command()

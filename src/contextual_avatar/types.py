@@ -282,7 +282,9 @@ class IngestReport:
         segments: Pages, cues or paragraphs read.
         chunks: Chunks indexed.
         tokens: Tokens across all chunks (overlap counted once per chunk).
-        unchanged: True when the same content was already indexed and nothing was done.
+        unchanged: True when the same content was already indexed, so nothing was read or
+            embedded (counts are 0); from a new path, that path is recorded as another
+            name of the content.
         seconds: Wall time spent.
     """
 

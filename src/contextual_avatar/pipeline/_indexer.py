@@ -1,7 +1,8 @@
 """The ingest path: a file becomes cited chunks in the corpus, all or nothing.
 
-check -> content hash (already indexed? done) -> read (loader by type; whisper for
-recordings) -> chunk -> embed (in batches, with progress) -> add and publish.
+check -> content hash (already indexed? record the path as another name; done) -> read
+(loader by type; whisper for recordings) -> chunk -> embed (in batches, with progress) ->
+add and publish.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,21 +76,30 @@ class Indexer:
     async def ingest(self, path: Path, *, progress: ProgressFn | None = None) -> IngestReport:
         """Index ``path``: a file already indexed is a no-op, a changed one is replaced.
 
+        Identity is the content: bytes already indexed from another path are not read
+        or embedded again; ``path`` is recorded as another name of them, so document
+        lists show it, and the report says ``unchanged``.
+
         Raises:
-            IngestError: The file cannot be used; the corpus is unchanged.
+            IngestError: The file cannot be used, or its bytes are indexed as another
+                kind (they would read differently); the corpus is unchanged.
         """
         started = time.perf_counter()
         check_file(path, max_bytes=self._ingest.max_file_bytes)
         kind = kind_of(path)
         doc_id = await asyncio.to_thread(content_hash, path)
-
-        def unchanged() -> IngestReport:
-            return IngestReport(
-                str(path), doc_id, kind, 0, 0, 0, True, time.perf_counter() - started
-            )
-
+        record = DocRecord(
+            doc_id=doc_id,
+            path=str(await asyncio.to_thread(path.resolve)),
+            name=path.name,
+            kind=kind,
+            chunks=0,
+            ingested_at=time.time(),
+        )
         if self._corpus.has_doc(doc_id):
-            return unchanged()
+            async with self._lock:
+                if (cited := self._corpus.cited_as(doc_id)) is not None:  # still, once locked
+                    return await self._another_name(path, record, cited, started)
         if progress:
             progress("read", 0, 1)
 
@@ -105,17 +116,11 @@ class Indexer:
         if progress:
             progress("read", 1, 1)
         vectors = await self._embed([c.text for c in chunks], progress)
-        record = DocRecord(
-            doc_id=doc_id,
-            path=str(await asyncio.to_thread(path.resolve)),
-            name=path.name,
-            kind=kind,
-            chunks=len(chunks),
-            ingested_at=time.time(),
-        )
+        record = replace(record, chunks=len(chunks), ingested_at=time.time())
         async with self._lock:
-            if self._corpus.has_doc(doc_id):  # a concurrent ingest of the same content won
-                return unchanged()
+            # A concurrent ingest of the same content won: this path becomes another name.
+            if (cited := self._corpus.cited_as(doc_id)) is not None:
+                return await self._another_name(path, record, cited, started)
             self._corpus.add_document(chunks, vectors, record)
             await asyncio.to_thread(self._corpus.publish)
         tokens = sum(self._count(c.text) for c in chunks)
@@ -130,6 +135,22 @@ class Indexer:
             unchanged=False,
             seconds=time.perf_counter() - started,
         )
+
+    async def _another_name(
+        self, path: Path, record: DocRecord, cited: DocRecord, started: float
+    ) -> IngestReport:
+        """Record indexed content under ``record.path`` (the caller holds the lock)."""
+        if record.kind != cited.kind:
+            raise IngestError(
+                path,
+                f"the same bytes are already indexed as {cited.kind} (from {cited.name}) "
+                f"and cannot also be read as {record.kind}; check the file's suffix",
+            )
+        if self._corpus.add_name(replace(record, chunks=cited.chunks)):
+            await asyncio.to_thread(self._corpus.publish)
+            log.info("%s: same content as %s, recorded as another name", path.name, cited.name)
+        elapsed = time.perf_counter() - started
+        return IngestReport(str(path), record.doc_id, kind_of(path), 0, 0, 0, True, elapsed)
 
     async def _embed(
         self, texts: Sequence[str], progress: ProgressFn | None

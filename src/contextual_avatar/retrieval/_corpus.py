@@ -63,22 +63,50 @@ class Corpus:
 
     @property
     def documents(self) -> list[DocRecord]:
-        """Documents in the index, in ingest order."""
-        return list(self.index.docs.values())
+        """Every indexed name, in ingest order.
+
+        The same content under two paths is two records sharing a ``doc_id`` and its
+        chunks, so a sum of ``chunks`` over this list counts shared content twice.
+        """
+        return self.index.records
 
     def has_doc(self, doc_id: str) -> bool:
         """Whether a document with this content hash is indexed."""
         return self.index.has_doc(doc_id)
 
+    def cited_as(self, doc_id: str) -> DocRecord | None:
+        """The record of a document whose name its chunks cite (its earliest name)."""
+        return self.index.docs.get(doc_id)
+
     def add_document(self, chunks: Sequence[Chunk], vectors: Vectors, record: DocRecord) -> None:
         """Index a document in memory, dropping an older version at the same path.
 
-        Searches see it at once; :meth:`publish` makes it durable.
+        The older version's content stays while another path still names it. Searches
+        see the change at once; :meth:`publish` makes it durable.
         """
-        previous = self.index.doc_by_path(record.path)
-        if previous is not None:
-            self.index.remove_doc(previous.doc_id)
+        self.index.remove_path(record.path)
         self.index.add(chunks, vectors, record)
+
+    def add_name(self, record: DocRecord) -> bool:
+        """Record ``record.path`` as another name of indexed content, in memory.
+
+        Whatever the path named before is dropped as in :meth:`add_document`; then
+        :meth:`publish` makes the name durable.
+
+        Returns:
+            False, changing nothing, when the path already names this content.
+
+        Raises:
+            ValueError: The content is not indexed (nothing is changed).
+        """
+        if not self.index.has_doc(record.doc_id):
+            raise ValueError(f"document {record.doc_id} is not indexed")
+        previous = self.index.doc_by_path(record.path)
+        if previous is not None and previous.doc_id == record.doc_id:
+            return False
+        self.index.remove_path(record.path)
+        self.index.add_name(record)
+        return True
 
     def publish(self) -> None:
         """Bring BM25 in line and save both indexes as a new version, in one atomic switch.

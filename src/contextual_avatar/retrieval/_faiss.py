@@ -4,6 +4,11 @@ Rows of the vector matrix and the chunk list correspond one to one. On disk an i
 a version directory (``vectors.npy``, ``chunks.jsonl``, ``meta.json``) named by a
 ``CURRENT`` file that is replaced atomically after the new version is fully written and
 synced, so a crash mid-save leaves the previous index loadable.
+
+A document is its content: chunks and vectors are stored once per content hash. Its
+names are the paths it was ingested from, one :class:`DocRecord` each, so the same bytes
+under a second name are listed under both without being embedded twice. ``meta.json``
+keeps the records as a list, in ingest order; several may share a ``doc_id``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +39,17 @@ Vectors = npt.NDArray[np.float32]
 
 @dataclass(frozen=True, slots=True)
 class DocRecord:
-    """A document in the index.
+    """One name of a document in the index: a path its content was ingested from.
 
     Parameters:
-        doc_id: Content hash.
-        path: The path it was ingested from (as given).
-        name: Display name used in citations.
+        doc_id: Content hash; records of the same bytes under other paths share it
+            (and its chunks).
+        path: The resolved path it was ingested from.
+        name: The path's base name. Citations name the earliest recorded name of the
+            content (see :meth:`FaissIndex.remove_path`).
         kind: Loader family.
-        chunks: Number of chunks.
-        ingested_at: Unix time.
+        chunks: Number of chunks of the content (shared, not per name).
+        ingested_at: Unix time this name was recorded.
     """
 
     doc_id: str
@@ -56,8 +63,9 @@ class DocRecord:
 class FaissIndex:
     """Exact cosine search (``IndexFlatIP``) with chunk metadata and document records.
 
-    Not thread-safe for writes; the engine serialises :meth:`add` / :meth:`remove_doc` /
-    :meth:`save` and may search concurrently between them.
+    Not thread-safe for writes; the engine serialises :meth:`add` / :meth:`add_name` /
+    :meth:`remove_path` / :meth:`remove_doc` / :meth:`save` and may search concurrently
+    between them.
     """
 
     def __init__(self, *, dim: int, embedder: str) -> None:
@@ -72,7 +80,7 @@ class FaissIndex:
         self._chunks: list[Chunk] = []
         self._row_of: dict[str, int] = {}
         self._vectors: Vectors = np.zeros((0, dim), dtype=np.float32)
-        self._docs: dict[str, DocRecord] = {}
+        self._records: dict[str, DocRecord] = {}  # by path, in ingest order
         self._faiss = faiss.IndexFlatIP(dim)
 
     def __len__(self) -> int:
@@ -80,44 +88,94 @@ class FaissIndex:
 
     @property
     def docs(self) -> dict[str, DocRecord]:
-        """Documents by content hash (a copy)."""
-        return dict(self._docs)
+        """Documents by content hash, each as its earliest name (the one citations use)."""
+        first: dict[str, DocRecord] = {}
+        for record in self._records.values():
+            first.setdefault(record.doc_id, record)
+        return first
+
+    @property
+    def records(self) -> list[DocRecord]:
+        """Every name of every document, one record per path, in ingest order."""
+        return list(self._records.values())
 
     def has_doc(self, doc_id: str) -> bool:
         """Whether a document with this content hash is indexed."""
-        return doc_id in self._docs
+        return any(r.doc_id == doc_id for r in self._records.values())
 
     def doc_by_path(self, path: str) -> DocRecord | None:
         """The document last ingested from ``path``, if any."""
-        return next((d for d in self._docs.values() if d.path == path), None)
+        return self._records.get(path)
 
     def add(self, chunks: Sequence[Chunk], vectors: Vectors, doc: DocRecord) -> None:
         """Add a document's chunks and their vectors.
 
         Raises:
-            ValueError: Shapes disagree or the document is already present.
+            ValueError: Shapes disagree, the document is already present or its path
+                already names a document (remove that first).
         """
         if vectors.shape != (len(chunks), self.dim):
             raise ValueError(
                 f"expected vectors of shape {(len(chunks), self.dim)}, got {vectors.shape}"
             )
-        if doc.doc_id in self._docs:
+        if self.has_doc(doc.doc_id):
             raise ValueError(f"document {doc.doc_id} is already indexed")
+        if doc.path in self._records:
+            raise ValueError(f"{doc.path} already names a document")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         base = len(self._chunks)
         self._chunks.extend(chunks)
         self._row_of.update((c.id, base + i) for i, c in enumerate(chunks))
         self._vectors = np.vstack([self._vectors, vectors])
         self._faiss.add(vectors)
-        self._docs[doc.doc_id] = doc
+        self._records[doc.path] = doc
+
+    def add_name(self, doc: DocRecord) -> None:
+        """Record another path of an indexed document; its chunks are shared, not copied.
+
+        Raises:
+            ValueError: The document is not indexed, or the path already names one.
+        """
+        if not self.has_doc(doc.doc_id):
+            raise ValueError(f"document {doc.doc_id} is not indexed")
+        if doc.path in self._records:
+            raise ValueError(f"{doc.path} already names a document")
+        self._records[doc.path] = doc
+
+    def remove_path(self, path: str) -> None:
+        """Forget the name ``path``; its document goes too when no other name is left.
+
+        When the name the chunks cite goes and others remain, the chunks are relabelled
+        with the next earliest name, so citations name a file that still holds the text.
+        """
+        record = self._records.get(path)
+        if record is None:
+            return
+        cited = self.docs[record.doc_id]
+        del self._records[path]
+        heir = self.docs.get(record.doc_id)
+        if heir is None:
+            self.remove_doc(record.doc_id)
+        elif cited is record and heir.name != record.name:
+            self._rename(record.doc_id, record.name, heir.name)
 
     def remove_doc(self, doc_id: str) -> None:
-        """Drop a document and its chunks (rebuilds the FAISS index)."""
-        if doc_id not in self._docs:
-            return
+        """Drop a document, every name of it and its chunks (rebuilds the FAISS index)."""
+        self._records = {p: r for p, r in self._records.items() if r.doc_id != doc_id}
         keep = [i for i, c in enumerate(self._chunks) if c.doc_id != doc_id]
-        del self._docs[doc_id]
-        self._rebuild([self._chunks[i] for i in keep], self._vectors[keep])
+        if len(keep) < len(self._chunks):
+            self._rebuild([self._chunks[i] for i in keep], self._vectors[keep])
+
+    def _rename(self, doc_id: str, old: str, new: str) -> None:
+        def relabel(chunk: Chunk) -> Chunk:
+            spans = tuple(
+                replace(s, ref=replace(s.ref, source=new)) if s.ref.source == old else s
+                for s in chunk.spans
+            )
+            return replace(chunk, spans=spans)
+
+        # A new list, as _rebuild makes: readers holding the old one see a consistent copy.
+        self._chunks = [relabel(c) if c.doc_id == doc_id else c for c in self._chunks]
 
     def _rebuild(self, chunks: list[Chunk], vectors: Vectors) -> None:
         self._chunks = chunks
@@ -202,7 +260,7 @@ class FaissIndex:
             "format": FORMAT_VERSION,
             "dim": self.dim,
             "embedder": self.embedder,
-            "docs": [asdict(d) for d in self._docs.values()],
+            "docs": [asdict(d) for d in self._records.values()],
         }
         with (target / "meta.json").open("w", encoding="utf-8") as fh:
             json.dump(meta, fh, ensure_ascii=False)
@@ -260,7 +318,8 @@ class FaissIndex:
                 f"shape {vectors.shape}"
             )
         index._rebuild(chunks, vectors)
-        index._docs = {d["doc_id"]: DocRecord(**d) for d in meta.get("docs", [])}
+        # One record per path; files written before names were kept have one per doc_id.
+        index._records = {d["path"]: DocRecord(**d) for d in meta.get("docs", [])}
         return index
 
 
