@@ -1,7 +1,8 @@
 """Quickstart: ingest the sample visitor guide and ask two questions, the second a follow-up.
 
-Runs on embedded defaults: no server, no API key. The index lives in the per-user data
-directory (set CONTEXTUAL_AVATAR_DATA_DIR to put it elsewhere); running it twice skips
+Runs on embedded defaults: no server, no API key. The index lives in this example's own
+data folder, ``examples/.data/quickstart`` (set CONTEXTUAL_AVATAR_DATA_DIR to put it
+elsewhere), not in the per-user folder other applications share; running it twice skips
 the unchanged PDF.
 """
 
@@ -9,9 +10,12 @@ from pathlib import Path
 
 import contextual_avatar as ca
 
-GUIDE = Path(__file__).parent / "data" / "guide.pdf"
+HERE = Path(__file__).parent
+GUIDE = HERE / "data" / "guide.pdf"
+config = ca.EngineConfig.from_env(default_data_dir=HERE / ".data" / "quickstart")
 
-with ca.ContextEngine() as engine:
+with ca.ContextEngine(config) as engine:
+    print(f"data folder: {engine.config.data_dir}")
     report = engine.ingest(GUIDE)
     status = "already indexed" if report.unchanged else f"{report.chunks} chunks indexed"
     print(f"{GUIDE.name}: {status}\n")

@@ -56,6 +56,10 @@ from contextual_avatar import (
     StoreUnavailable,
 )
 
+#: This example's own data folder (CONTEXTUAL_AVATAR_DATA_DIR overrides it), so it does not
+#: share the per-user index with other applications.
+DATA_DIR = Path(__file__).parent / ".data" / "service"
+
 SAFE_NAME = re.compile(r"^[\w][\w .()+-]{0,200}$")
 
 
@@ -269,7 +273,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     args = parser.parse_args()
-    uvicorn.run(create_app(EngineConfig.from_env()), host=args.host, port=args.port)
+    uvicorn.run(
+        create_app(EngineConfig.from_env(default_data_dir=DATA_DIR)),
+        host=args.host,
+        port=args.port,
+    )
 
 
 if __name__ == "__main__":

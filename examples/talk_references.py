@@ -22,6 +22,10 @@ import numpy as np
 
 from contextual_avatar import ContextEngine, EngineConfig
 
+#: This example's own data folder (CONTEXTUAL_AVATAR_DATA_DIR overrides it), so it does not
+#: share the per-user index with other applications.
+DATA_DIR = Path(__file__).parent / ".data" / "talk_references"
+
 SENTENCES = [
     "Welcome to the city museum.",
     "Our guide today is named Margaret.",
@@ -86,7 +90,7 @@ def main() -> None:
         if shutil.which("espeak-ng") is None:
             sys.exit("espeak-ng is not installed: pass a recording, or run scripts/system-deps.sh")
         talk = make_talk(workdir / "talk.mp4")
-    with ContextEngine(EngineConfig.from_env()) as engine:
+    with ContextEngine(EngineConfig.from_env(default_data_dir=DATA_DIR)) as engine:
         report = engine.ingest(
             talk, progress=lambda stage, done, total: print(f"  {stage}: {done:.0f}/{total:.0f}")
         )

@@ -58,6 +58,10 @@ from contextual_avatar import Answer, AsyncContextEngine, EngineConfig
 from contextual_avatar.codecs import OpusEncoder
 from contextual_avatar.ingest import TranscriptionConfig, load_media
 
+#: This example's own data folder (CONTEXTUAL_AVATAR_DATA_DIR overrides it), so it does not
+#: share the per-user index with other applications.
+DATA_DIR = Path(__file__).parent / ".data" / "voice_pipeline"
+
 GUIDE = Path(__file__).parent / "data" / "guide.pdf"
 SESSION = "caller-1"
 QUESTIONS = [
@@ -340,7 +344,9 @@ def report(turn: Turn, number: int) -> None:
 
 
 async def run(speed: float) -> list[Turn]:
-    config = EngineConfig.from_env()
+    config = EngineConfig.from_env(
+        default_data_dir=Path(__file__).parent / ".data" / "voice_pipeline"
+    )
     call = Call()
     tts_rate = 22_050
     stt_config = config.transcription.model_copy(update={"cache_transcripts": False})

@@ -58,3 +58,16 @@ def test_config_is_frozen():
     config = ca.EngineConfig()
     with pytest.raises(ValueError, match="frozen"):
         config.cache.capacity = 3  # type: ignore[misc]
+
+
+def test_an_applications_own_data_folder_yields_to_the_environment(tmp_path, monkeypatch):
+    from contextual_avatar import EngineConfig
+
+    mine = tmp_path / "app-data"
+    monkeypatch.delenv("CONTEXTUAL_AVATAR_DATA_DIR", raising=False)
+    assert EngineConfig.from_env(default_data_dir=mine).data_dir == mine
+    assert EngineConfig.from_env(default_data_dir=mine, data_dir=tmp_path / "x").data_dir == (
+        tmp_path / "x"
+    )
+    monkeypatch.setenv("CONTEXTUAL_AVATAR_DATA_DIR", str(tmp_path / "env"))
+    assert EngineConfig.from_env(default_data_dir=mine).data_dir == tmp_path / "env"

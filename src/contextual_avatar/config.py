@@ -9,6 +9,7 @@ Only :meth:`EngineConfig.from_env` reads the environment, with names like
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +85,26 @@ class EngineConfig(BaseModel):
             raise ConfigError(_describe(exc)) from exc
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> EngineConfig:
+    def from_env(
+        cls, *, default_data_dir: str | Path | None = None, **overrides: Any
+    ) -> EngineConfig:
         """Build a config from ``CONTEXTUAL_AVATAR_*`` variables; keyword overrides win.
+
+        Args:
+            default_data_dir: The application's own data folder, used unless
+                ``CONTEXTUAL_AVATAR_DATA_DIR`` or a ``data_dir`` override says otherwise
+                (without it, the per-user folder that every application shares).
+            overrides: Field values that win over the environment.
 
         Raises:
             ConfigError: A variable holds a value its field rejects (the message names it).
         """
+        if (
+            default_data_dir is not None
+            and "data_dir" not in overrides
+            and f"{ENV_PREFIX}DATA_DIR" not in os.environ
+        ):
+            overrides["data_dir"] = default_data_dir
         try:
             settings = _env_settings()(**overrides)
         except ValidationError as exc:
