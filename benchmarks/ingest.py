@@ -1,10 +1,17 @@
 """Ingest benchmark: whisper WER/RTF on real speech, citation timing, spoken-vs-written, throughput.
 
-Run:  .venv/bin/python benchmarks/ingest.py [--passages 20] [--threads 2]
+Run:  .venv/bin/python benchmarks/ingest.py [--passages 20] [--threads 2] [--fresh]
+      [--transcription-only]
 Needs: the [whisper] extra, espeak-ng, Debian's pocketsphinx-testdata (LibriVox clips).
 Writes benchmarks/results/ingest.json and ingest.png.
 
 Sections
+- decoding: greedy against beam search 5 (the default, ``TranscriptionConfig.beam_size``):
+  WER and real-time factor on the LibriVox clips and on the spoken CoQA passages, each
+  transcribed both ways. The other sections use the default (beam 5).
+  ``--transcription-only`` runs just these transcription parts (no engine replay, no text or
+  PDF throughput); ``--fresh`` re-transcribes the passages instead of reading the cache, so
+  their RTF is measured (otherwise RTF covers only passages not cached yet).
 - librivox: word error rate (whisper's English normaliser on both sides) and real-time
   factor end to end (PyAV decode + transcribe with word timestamps + segment + chunk),
   per clip and for all five clips joined into one recording; after a warm-up call.
@@ -30,27 +37,42 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from contextual_avatar.ingest._media import SAMPLE_RATE, decode_audio  # noqa: E402
-from contextual_avatar.ingest._transcribe import get_transcriber, load_media  # noqa: E402
+from contextual_avatar.ingest._media import (  # noqa: E402
+    SAMPLE_RATE,
+    decode_audio,
+    file_sha256,
+)
+from contextual_avatar.ingest._transcribe import (  # noqa: E402
+    TranscriptCache,
+    get_transcriber,
+    load_media,
+    resolve_checkpoint,
+)
 from contextual_avatar.ingest._transcribe_config import TranscriptionConfig  # noqa: E402
+from contextual_avatar.ingest._whisper_model import checkpoint_id  # noqa: E402
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 COQA = ROOT.parent / "shared" / "data" / "coqa-dev.json"
 RESULTS = ROOT / "benchmarks" / "results"
 REPEATS = 5
+#: Decoding modes compared: label -> TranscriptionConfig.beam_size.
+MODES = {"greedy": None, "beam5": 5}
 
 
-def _normaliser():  # type: ignore[no-untyped-def]
+def _normaliser() -> Callable[[str], str]:
     from whisper.normalizers import EnglishTextNormalizer
 
-    return EnglishTextNormalizer()
+    normaliser: Callable[[str], str] = EnglishTextNormalizer()
+    return normaliser
 
 
 def wer(ref: str, hyp: str) -> tuple[int, int]:
@@ -221,31 +243,51 @@ def _norm_answer(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
 
 
-def bench_parity(
-    config: TranscriptionConfig, tmp: Path, passages: int, *, voice: str, speed: int
-) -> dict[str, object]:
-    """Speak CoQA passages, transcribe them, and compare with the written passages."""
-    norm = _normaliser()
+def speak_passages(
+    tmp: Path, passages: int, *, voice: str, speed: int
+) -> tuple[list[Any], list[Path], list[Path], float]:
+    """CoQA passages spoken to WAV files once (shared by every decoding mode)."""
     data = json.loads(COQA.read_text())["data"][:passages]
-    spoken_hits = text_hits = total = wer_errors = wer_words = 0
-    audio_s = wall = 0.0
-    wavs, texts = [], []
+    wavs, texts, audio_s = [], [], 0.0
     for i, item in enumerate(data):
-        print(f"parity passage {i + 1}/{len(data)}", flush=True)
         story = item["story"]
-        wav = write_wav(
-            tmp / f"coqa_{i}.wav", speak(story.replace("\n", " "), voice=voice, speed=speed)
-        )
+        samples = speak(story.replace("\n", " "), voice=voice, speed=speed)
+        audio_s += samples.size / SAMPLE_RATE
+        wavs.append(write_wav(tmp / f"coqa_{i}.wav", samples))
         txt = tmp / f"coqa_{i}.txt"
         txt.write_text(story)
-        wavs.append(wav)
         texts.append(txt)
-        t0 = time.perf_counter()
+    return data, texts, wavs, audio_s
+
+
+def bench_parity(
+    config: TranscriptionConfig, data: list[Any], wavs: list[Path], *, fresh: bool, label: str
+) -> dict[str, object]:
+    """Transcribe the spoken passages and compare with the written ones (WER, answers, RTF).
+
+    RTF counts only passages actually transcribed in this run (all of them with ``fresh``;
+    cached transcripts are otherwise read, and cost nothing).
+    """
+    norm = _normaliser()
+    cache = TranscriptCache(config.cache_dir / "transcripts")  # type: ignore[operator]
+    model_id = checkpoint_id(resolve_checkpoint(config))
+    spoken_hits = text_hits = total = wer_errors = wer_words = 0
+    timed_audio_s = timed_wall = timed_cpu = 0.0
+    for i, (item, wav) in enumerate(zip(data, wavs, strict=True)):
+        print(f"parity {label} passage {i + 1}/{len(data)}", flush=True)
+        key = TranscriptCache.key(file_sha256(wav), model_id, config)
+        entry = cache.directory / key[:2] / f"{key}.json"
+        if fresh:
+            entry.unlink(missing_ok=True)
+        hit = cache.get(key) is not None
+        t0, c0 = time.perf_counter(), time.process_time()
         segs = load_media(wav, config=config)
-        wall += time.perf_counter() - t0
-        audio_s += segs[-1].ref.end_s or 0.0
+        if not hit:
+            timed_wall += time.perf_counter() - t0
+            timed_cpu += time.process_time() - c0
+            timed_audio_s += decode_audio(wav, max_duration_s=3600).size / SAMPLE_RATE
         transcript = norm(" ".join(s.text for s in segs))
-        written = norm(story)
+        written = norm(item["story"])
         e, n = wer(written, transcript)
         wer_errors, wer_words = wer_errors + e, wer_words + n
         for ans in item["answers"]:
@@ -255,25 +297,23 @@ def bench_parity(
             total += 1
             text_hits += gold in written
             spoken_hits += gold in transcript
-    result = {
-        "voice": voice,
-        "words_per_minute": speed,
+    return {
+        "beam_size": config.beam_size,
         "passages": len(data),
         "answers": total,
         "text_answer_presence": round(text_hits / total, 4),
         "spoken_answer_presence": round(spoken_hits / total, 4),
         "relative": round(spoken_hits / max(text_hits, 1), 4),
         "transcript_wer": round(wer_errors / max(wer_words, 1), 4),
-        "audio_s": round(audio_s, 1),
-        "rtf_with_cache": round(wall / max(audio_s, 1e-9), 4),
+        "timed_audio_s": round(timed_audio_s, 1),
+        "rtf": round(timed_wall / timed_audio_s, 4) if timed_audio_s else None,
+        "cpu_s_per_audio_s": round(timed_cpu / timed_audio_s, 4) if timed_audio_s else None,
     }
-    result["engine"] = bench_parity_engine(data, texts, wavs, config, tmp)
-    return result
 
 
-def bench_parity_engine(  # type: ignore[type-arg]
-    data: list, texts: list[Path], wavs: list[Path], config: TranscriptionConfig, tmp: Path
-) -> dict:
+def bench_parity_engine(
+    data: list[Any], texts: list[Path], wavs: list[Path], config: TranscriptionConfig, tmp: Path
+) -> dict[str, Any]:
     """Replay the CoQA conversations against an engine fed the text, then the speech.
 
     Context recall: the normalised gold answer is inside the context given to the answerer.
@@ -288,7 +328,11 @@ def bench_parity_engine(  # type: ignore[type-arg]
     for mode, files in (("text", texts), ("spoken", wavs)):
         engine_config = EngineConfig(
             data_dir=tmp / f"engine-{mode}",
-            transcription={"cache_dir": config.cache_dir, "threads": config.threads},
+            transcription={
+                "cache_dir": config.cache_dir,
+                "threads": config.threads,
+                "beam_size": config.beam_size,
+            },
         )
         recall = match = n = 0
         with ContextEngine(engine_config) as engine:
@@ -389,20 +433,47 @@ def plot(result: dict, path: Path) -> None:  # type: ignore[type-arg]
     fig.savefig(path, dpi=110)
 
 
+def _print_decoding(result: dict) -> None:  # type: ignore[type-arg]
+    print(f"{'decoding':<10}{'LibriVox WER':>14}{'joined WER':>12}{'joined RTF':>12}"
+          f"{'median':>8}{'passages WER':>14}{'passages RTF':>14}")  # fmt: skip
+    for label, row in result["decoding"].items():
+        lv, pa = row["librivox"], row.get("parity", {})
+        p_wer = f"{pa['transcript_wer'] * 100:.1f}%" if pa else "-"
+        p_rtf = f"{pa['rtf']:.3f}" if pa and pa.get("rtf") is not None else "-"
+        print(f"{label:<10}{lv['wer'] * 100:>13.1f}%{lv['joined']['wer'] * 100:>11.1f}%"
+              f"{lv['joined']['rtf']:>12.3f}{lv['joined']['median_rtf']:>8.3f}"
+              f"{p_wer:>14}{p_rtf:>14}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-parity", action="store_true")
+    parser.add_argument(
+        "--transcription-only",
+        action="store_true",
+        help="only the greedy/beam transcription parts: no engine replay, no throughput",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="re-transcribe the passages (measures their RTF)"
+    )
     parser.add_argument("--voice", default="en-us", help="espeak-ng voice for the parity passages")
     parser.add_argument("--speed", type=int, default=150, help="espeak-ng words per minute")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    default = TranscriptionConfig().beam_size
+    default_label = next(k for k, v in MODES.items() if v == default)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        config = TranscriptionConfig(
-            cache_dir=tmp / "cache", threads=args.threads, cache_transcripts=False
-        )
+        configs = {
+            label: TranscriptionConfig(
+                cache_dir=tmp / "cache", threads=args.threads, cache_transcripts=False,
+                beam_size=beam,
+            )
+            for label, beam in MODES.items()
+        }  # fmt: skip
+        config = configs[default_label]
         print("warming up whisper...", flush=True)
         t0 = time.perf_counter()
         get_transcriber(config).warm_up()
@@ -411,23 +482,49 @@ def main() -> None:
             "threads": args.threads,
             "warm_up_s": round(warm, 2),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "default_beam_size": default,
+            "decoding": {},
         }
-        result["librivox"] = bench_librivox(config, tmp)
+        spoken = None
+        if not args.skip_parity:
+            print("speaking the passages with espeak-ng...", flush=True)
+            spoken = speak_passages(tmp, args.passages, voice=args.voice, speed=args.speed)
+            result["passages_audio_s"] = round(spoken[3], 1)
+        for label, cfg in configs.items():
+            print(f"librivox {label}...", flush=True)
+            row: dict = {"beam_size": cfg.beam_size, "librivox": bench_librivox(cfg, tmp)}  # type: ignore[type-arg]
+            if spoken is not None:
+                cached = cfg.model_copy(
+                    update={"cache_dir": ROOT / "benchmarks" / ".cache" / "whisper",
+                            "cache_transcripts": True}
+                )  # fmt: skip
+                row["parity"] = bench_parity(
+                    cached, spoken[0], spoken[2], fresh=args.fresh, label=label
+                )
+            result["decoding"][label] = row
+        chosen = result["decoding"][default_label]
+        result["librivox"] = dict(chosen["librivox"])
         result["timing"] = {
             "espeak": bench_espeak_timing(config, tmp),
             "librivox": result["librivox"].pop("timing"),
         }
-        if not args.skip_parity:
-            cached = TranscriptionConfig(
-                cache_dir=ROOT / "benchmarks" / ".cache" / "whisper",
-                threads=args.threads,
-                cache_transcripts=True,
-            )
-            result["parity"] = bench_parity(
-                cached, tmp, args.passages, voice=args.voice, speed=args.speed
-            )
-        result["throughput"] = bench_throughput(tmp)
+        for row in result["decoding"].values():
+            row["librivox"].pop("timing", None)
+        if spoken is not None:
+            data, texts, wavs, _ = spoken
+            result["parity"] = {"voice": args.voice, "words_per_minute": args.speed,
+                                **chosen["parity"]}  # fmt: skip
+            if not args.transcription_only:
+                cached = config.model_copy(
+                    update={"cache_dir": ROOT / "benchmarks" / ".cache" / "whisper",
+                            "cache_transcripts": True}
+                )  # fmt: skip
+                result["parity"]["engine"] = bench_parity_engine(data, texts, wavs, cached, tmp)
+        if not args.transcription_only:
+            result["throughput"] = bench_throughput(tmp)
+    _print_decoding(result)
     lv = result["librivox"]
+    print(f"(below: the default, beam_size={default})")
     print(f"{'measure':<44}{'value':>12}{'target':>12}")
     print(f"{'LibriVox WER (5 clips, 25 s)':<44}{lv['wer'] * 100:>11.1f}%{'<= 6%':>12}")
     print(f"{'LibriVox RTF per clip (decode+asr+chunk)':<44}{lv['rtf']:>12.3f}{'<= 0.08':>12}")
@@ -449,7 +546,7 @@ def main() -> None:
         print(
             f"{'parity: WER of the espeak passage transcripts':<44}{p['transcript_wer'] * 100:>11.1f}%"
         )
-        eng = p["engine"]
+        eng = p.get("engine", {"skipped": "--transcription-only"})
         if "skipped" in eng:
             print(f"parity via the engine: skipped ({eng['skipped']})")
         else:
@@ -461,7 +558,7 @@ def main() -> None:
                   f"{eng['relative_context_recall']:>12.3f}{'>= 0.95':>12}")  # fmt: skip
             print(f"{'engine spoken/text answer match':<44}"
                   f"{eng['relative_answer_match']:>12.3f}{'>= 0.95':>12}")  # fmt: skip
-    tp = result["throughput"]
+    tp = result.get("throughput", {})
     if "text" in tp:
         print(f"{'text ingest tokens/s':<44}{tp['text']['tokens_per_s']:>12}")
     if "pdf" in tp and "pages_per_s" in tp["pdf"]:

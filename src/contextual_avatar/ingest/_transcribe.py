@@ -103,7 +103,7 @@ def load_media(
             samples,
             language=config.language,
             word_timestamps=config.word_timestamps,
-            beam_size=config.beam_size,
+            beam_size=config.decode_beam_size,
             progress=progress,
         )
         if not words:

@@ -24,6 +24,16 @@ __all__ = ["TranscriptCache", "cache_dir", "default_cache_dir"]
 _CACHE_VERSION = 2
 
 
+def _beam_part(beam: int | None) -> str:
+    """The decoding strategy in a cache key.
+
+    ``None`` (greedy; ``beam_size`` ``None`` or 1) keeps the text older keys used, so greedy
+    transcripts cached before beam search became the default stay valid. Beam search also
+    sets ``best_of`` (samples on temperature fallback), which older beam entries lacked.
+    """
+    return "None" if beam is None else f"beam{beam}-best_of{beam}"
+
+
 def default_cache_dir() -> Path:
     """The per-user cache folder for converted models and transcripts."""
     from platformdirs import user_cache_dir
@@ -52,7 +62,7 @@ class TranscriptCache:
             model_id,
             config.language,
             str(config.word_timestamps),
-            str(config.beam_size),
+            _beam_part(config.decode_beam_size),
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 

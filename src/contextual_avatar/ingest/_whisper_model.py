@@ -213,7 +213,8 @@ class WhisperTranscriber:
             language: Spoken language code.
             word_timestamps: Return one item per word with aligned times; else one per
                 whisper segment.
-            beam_size: Beam width, ``None`` for greedy decoding.
+            beam_size: Beam width at temperature 0 (also the number of samples drawn when
+                whisper falls back to a higher temperature); ``None`` or 1 is greedy.
             progress: ``progress(seconds_done, seconds_total)`` while decoding.
 
         Returns:
@@ -228,8 +229,11 @@ class WhisperTranscriber:
             "fp16": False,
             "word_timestamps": word_timestamps,
         }
-        if beam_size is not None:
+        if beam_size is not None and beam_size > 1:
+            # whisper uses beam_size at temperature 0 and best_of when it falls back to
+            # sampling (t > 0), dropping the other one per attempt; as in its CLI, both 5.
             options["beam_size"] = beam_size
+            options["best_of"] = beam_size
         audio = np.ascontiguousarray(samples, dtype=np.float32)
         with self._lock, self._threads_set():
             with self._progress(progress, total_s):
