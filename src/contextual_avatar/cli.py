@@ -9,7 +9,6 @@ a user supplied (names, paths, answers, errors) is printed escaped, as Rich woul
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import sqlite3
@@ -17,7 +16,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Annotated, Any, ParamSpec, TypeVar
@@ -40,9 +38,9 @@ from contextual_avatar.config import ENV_PREFIX, EngineConfig
 from contextual_avatar.engine import ContextEngine
 from contextual_avatar.errors import ConfigError, ContextualAvatarError, IndexCorruptError
 from contextual_avatar.ingest._transcribe_cache import cache_dir
+from contextual_avatar.knowledge import Outbox
 from contextual_avatar.knowledge._factory import DEFAULT_GRAPH_FILENAME
-from contextual_avatar.knowledge._outbox import OUTBOX_FILENAME
-from contextual_avatar.retrieval import DocRecord, FaissIndex
+from contextual_avatar.retrieval import FaissIndex
 from contextual_avatar.types import Answer
 
 __all__ = ["app", "main"]
@@ -237,7 +235,7 @@ def where(data_dir: DataDir = None) -> None:
     state = "" if root.is_dir() else "; not created yet"
     console.print(f"[bold]data folder:[/bold] {_q(root)} ({_source(data_dir)}{state})")
     try:
-        docs, embedder = _read_documents(root / "index")
+        docs, embedder = FaissIndex.read_records(root / "index")
         chunks = sum({d.doc_id: d.chunks for d in docs}.values())  # names share chunks
         held = f"{len(docs)} file(s), {chunks} chunk(s), embedder {embedder}" if docs else "empty"
     except IndexCorruptError as exc:
@@ -249,7 +247,7 @@ def where(data_dir: DataDir = None) -> None:
     else:
         _item("knowledge graph", f"backend {kg.backend}", "off" if kg.backend == "none" else kg.uri)
     outbox = (kg.outbox_dir or root / "outbox").resolve()
-    _item("outbox", outbox, _pending(outbox / OUTBOX_FILENAME))
+    _item("outbox", outbox, _pending(outbox))
     folder = cache_dir(cfg.transcription).resolve() / "transcripts"
     cached = sum(1 for _ in folder.rglob("*.json")) if folder.is_dir() else 0
     chosen = "transcription.cache_dir" if cfg.transcription.cache_dir else "per-user cache"
@@ -262,7 +260,7 @@ def where(data_dir: DataDir = None) -> None:
 def documents(data_dir: DataDir = None) -> None:
     """List the indexed documents, one per line: name, kind, chunks, path, when ingested."""
     folder = _config(data_dir).data_dir.resolve()
-    docs, _ = _read_documents(folder / "index")
+    docs, _ = FaissIndex.read_records(folder / "index")
     if not docs:
         err.print(f"no documents in {_q(folder)}: run `contextual-avatar ingest FILE` first")
     for doc in docs:
@@ -276,30 +274,13 @@ def _item(label: str, place: object, held: str) -> None:
     console.print(f"  [bold]{label}:[/bold] {_q(place)}: {_q(held or 'not created yet')}")
 
 
-def _read_documents(index_dir: Path) -> tuple[list[DocRecord], str]:
-    """The index's documents and embedder, from its metadata alone: no model, no new file.
-
-    Raises:
-        IndexCorruptError: The metadata cannot be read.
-    """
-    version = FaissIndex.current_version(index_dir)
+def _pending(outbox: Path) -> str:
+    """What ``where`` says of the outbox: facts waiting, or why it cannot tell."""
     try:
-        meta = json.loads((version / "meta.json").read_text(encoding="utf-8")) if version else {}
-        return [DocRecord(**doc) for doc in meta.get("docs", [])], str(meta.get("embedder", ""))
-    except (OSError, ValueError, TypeError, AttributeError) as exc:
-        raise IndexCorruptError(f"cannot read the index at {version}: {exc}") from exc
-
-
-def _pending(path: Path) -> str:
-    """Facts waiting in the outbox, read read-only (an engine may hold it open)."""
-    if not path.is_file():
-        return ""
-    try:
-        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
-            (count,) = db.execute("SELECT count(*) FROM outbox").fetchone()
+        waiting = Outbox.waiting(outbox)
     except sqlite3.Error as exc:
         return f"unreadable: {exc}"
-    return f"{count} fact(s) waiting for the graph"
+    return "" if waiting is None else f"{waiting} fact(s) waiting for the graph"
 
 
 @app.command("convert-whisper")

@@ -29,3 +29,15 @@ def test_survives_reopening(tmp_path: Path) -> None:
     again = Outbox(tmp_path / "nested" / "dir")
     assert [f for _, f in again.peek(100)] == facts
     again.close()
+
+
+def test_waiting_counts_read_only_and_creates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "outbox"
+    assert Outbox.waiting(folder) is None
+    assert not folder.exists()
+    box = Outbox(folder)
+    try:
+        box.append(turn_facts("s", 1))
+        assert Outbox.waiting(folder) == box.count() > 0
+    finally:
+        box.close()

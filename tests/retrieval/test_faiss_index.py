@@ -113,3 +113,19 @@ def test_save_leaves_one_version(tmp_path: Path):
     assert len(versions) == 1
     meta = json.loads((versions[0] / "meta.json").read_text())
     assert {d["doc_id"] for d in meta["docs"]} == {"a", "b"}
+
+
+def test_read_records_lists_documents_without_loading_vectors(tmp_path: Path):
+    assert FaissIndex.read_records(tmp_path / "none") == ([], "")
+    index = FaissIndex(dim=DIM, embedder="test")
+    chunks, vectors, record = make_doc("a", 3, seed=1)
+    index.add(chunks, vectors, record)
+    index.save(tmp_path)
+    assert FaissIndex.read_records(tmp_path) == ([record], "test")
+    version = FaissIndex.current_version(tmp_path)
+    assert version is not None
+    (version / "meta.json").write_text("[not an object]")
+    with pytest.raises(IndexCorruptError, match="cannot load the index"):
+        FaissIndex.read_records(tmp_path)
+    with pytest.raises(IndexCorruptError, match="cannot load the index"):
+        FaissIndex.load(tmp_path, dim=DIM, embedder="test")

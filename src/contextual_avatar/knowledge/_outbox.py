@@ -16,6 +16,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,22 @@ class Outbox:
         with self._lock:
             cur = self._db().execute("SELECT fact, error FROM rejected ORDER BY seq")
             return [(_decode(raw), str(err)) for raw, err in cur]
+
+    @staticmethod
+    def waiting(directory: str | Path) -> int | None:
+        """Rows waiting in ``directory``'s outbox, read-only (a writer may hold it open).
+
+        Creates nothing: ``None`` when there is no outbox file yet.
+
+        Raises:
+            sqlite3.Error: The file exists but cannot be read.
+        """
+        path = Path(directory) / OUTBOX_FILENAME
+        if not path.is_file():
+            return None
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            (rows,) = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(rows)
 
     def count(self) -> int:
         """Rows waiting for delivery."""

@@ -286,6 +286,25 @@ class FaissIndex:
             return None
         return directory / pointer.read_text(encoding="utf-8").strip()
 
+    @staticmethod
+    def read_records(directory: Path) -> tuple[list[DocRecord], str]:
+        """The published version's document records and embedder name, from its metadata.
+
+        Reads no vectors and loads no model: for tools that list what an index holds.
+        An index never published gives ``([], "")``.
+
+        Raises:
+            IndexCorruptError: The metadata cannot be read.
+        """
+        target = FaissIndex.current_version(directory)
+        if target is None:
+            return [], ""
+        meta = _read_meta(target)
+        try:
+            return [DocRecord(**d) for d in meta.get("docs", [])], str(meta.get("embedder", ""))
+        except TypeError as exc:
+            raise IndexCorruptError(f"cannot load the index at {target}: {exc}") from exc
+
     @classmethod
     def load(cls, directory: Path, *, dim: int, embedder: str) -> FaissIndex:
         """Load the current version from ``directory``, or an empty index if there is none.
@@ -299,8 +318,8 @@ class FaissIndex:
         if not pointer.exists():
             return index
         target = directory / pointer.read_text(encoding="utf-8").strip()
+        meta = _read_meta(target)
         try:
-            meta: dict[str, Any] = json.loads((target / "meta.json").read_text(encoding="utf-8"))
             vectors = np.load(target / "vectors.npy", allow_pickle=False)
             with (target / "chunks.jsonl").open(encoding="utf-8") as fh:
                 chunks = [chunk_from_dict(json.loads(line)) for line in fh if line.strip()]
@@ -321,6 +340,21 @@ class FaissIndex:
         # One record per path; files written before names were kept have one per doc_id.
         index._records = {d["path"]: DocRecord(**d) for d in meta.get("docs", [])}
         return index
+
+
+def _read_meta(target: Path) -> dict[str, Any]:
+    """A version directory's ``meta.json``.
+
+    Raises:
+        IndexCorruptError: It is missing or not a JSON object.
+    """
+    try:
+        meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"cannot load the index at {target}: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise IndexCorruptError(f"cannot load the index at {target}: meta.json is not an object")
+    return meta
 
 
 def _sync(fh: Any) -> None:
