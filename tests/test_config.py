@@ -71,3 +71,6 @@ def test_an_applications_own_data_folder_yields_to_the_environment(tmp_path, mon
     )
     monkeypatch.setenv("CONTEXTUAL_AVATAR_DATA_DIR", str(tmp_path / "env"))
     assert EngineConfig.from_env(default_data_dir=mine).data_dir == tmp_path / "env"
+    monkeypatch.delenv("CONTEXTUAL_AVATAR_DATA_DIR")
+    monkeypatch.setenv("contextual_avatar_data_dir", str(tmp_path / "lower"))  # as the reader does
+    assert EngineConfig.from_env(default_data_dir=mine).data_dir == tmp_path / "lower"

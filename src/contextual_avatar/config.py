@@ -9,7 +9,6 @@ Only :meth:`EngineConfig.from_env` reads the environment, with names like
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
@@ -99,17 +98,15 @@ class EngineConfig(BaseModel):
         Raises:
             ConfigError: A variable holds a value its field rejects (the message names it).
         """
-        if (
-            default_data_dir is not None
-            and "data_dir" not in overrides
-            and f"{ENV_PREFIX}DATA_DIR" not in os.environ
-        ):
-            overrides["data_dir"] = default_data_dir
         try:
             settings = _env_settings()(**overrides)
         except ValidationError as exc:
             raise ConfigError(_describe(exc, env=True)) from exc
-        return cls(**settings.model_dump())
+        values = settings.model_dump()
+        # Fields the environment or an override set are the ones pydantic-settings marks.
+        if default_data_dir is not None and "data_dir" not in settings.model_fields_set:
+            values["data_dir"] = default_data_dir
+        return cls(**values)
 
 
 @functools.cache
