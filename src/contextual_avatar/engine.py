@@ -19,7 +19,7 @@ from contextual_avatar._sync import LoopThread, iterate
 from contextual_avatar.config import EngineConfig
 from contextual_avatar.knowledge import WriterStats
 from contextual_avatar.parts import Parts, build
-from contextual_avatar.pipeline import ProgressFn, check_session
+from contextual_avatar.pipeline import DEFAULT_COLLECTION, ProgressFn, check_session
 from contextual_avatar.retrieval import DocRecord
 from contextual_avatar.routing import CostLedger
 from contextual_avatar.types import Answer, IngestReport
@@ -90,24 +90,29 @@ class AsyncContextEngine:
         """
         return await self._built.indexer.ingest(Path(path), progress=progress)
 
-    async def ask(self, session_id: str, question: str) -> Answer:
+    async def ask(
+        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+    ) -> Answer:
         """Answer one turn of a session, from its cache when the cache suffices.
 
         Args:
             session_id: Any string up to 256 characters; sessions never share cache or history.
             question: The user's turn.
+            collection: The knowledge base to answer from (1-64 of ``a-z 0-9 _ -``).
 
         Raises:
             InputError: Empty or oversized session id or question.
             ModelError: The model tiers failed.
         """
-        async with aclosing(self.ask_stream(session_id, question)) as stream:
+        async with aclosing(self.ask_stream(session_id, question, collection=collection)) as stream:
             async for item in stream:
                 if isinstance(item, Answer):
                     return item
         raise AssertionError("ask_stream ended without an Answer")  # pragma: no cover
 
-    def ask_stream(self, session_id: str, question: str) -> AsyncGenerator[str | Answer, None]:
+    def ask_stream(
+        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+    ) -> AsyncGenerator[str | Answer, None]:
         """Answer one turn, streamed: text deltas as the model writes, then the Answer.
 
         Stopping early (``aclose()`` on the iterator, or cancelling the task reading it)
@@ -118,7 +123,7 @@ class AsyncContextEngine:
             InputError: Empty or oversized session id or question.
             ModelError: The model tiers failed.
         """
-        return self._built.pipeline.run(session_id, question)
+        return self._built.pipeline.run(session_id, question, collection=collection)
 
     async def forget(self, session_id: str) -> None:
         """Drop a session's cache and history."""
@@ -204,13 +209,19 @@ class ContextEngine:
         """See :meth:`AsyncContextEngine.ingest`."""
         return self._loop.run(self._core.ingest(path, progress=progress))
 
-    def ask(self, session_id: str, question: str) -> Answer:
+    def ask(
+        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+    ) -> Answer:
         """See :meth:`AsyncContextEngine.ask`."""
-        return self._loop.run(self._core.ask(session_id, question))
+        return self._loop.run(self._core.ask(session_id, question, collection=collection))
 
-    def ask_stream(self, session_id: str, question: str) -> Iterator[str | Answer]:
+    def ask_stream(
+        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+    ) -> Iterator[str | Answer]:
         """See :meth:`AsyncContextEngine.ask_stream`; closing the iterator early is a barge-in."""
-        return iterate(self._loop, self._core.ask_stream(session_id, question))
+        return iterate(
+            self._loop, self._core.ask_stream(session_id, question, collection=collection)
+        )
 
     def forget(self, session_id: str) -> None:
         """See :meth:`AsyncContextEngine.forget`."""

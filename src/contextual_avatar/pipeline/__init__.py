@@ -8,7 +8,12 @@ the parts, they never import it.
 
 from contextual_avatar.pipeline._answer import Respond
 from contextual_avatar.pipeline._assemble import Assemble
-from contextual_avatar.pipeline._checks import check_question, check_session
+from contextual_avatar.pipeline._checks import (
+    DEFAULT_COLLECTION,
+    check_collection,
+    check_question,
+    check_session,
+)
 from contextual_avatar.pipeline._enrich import Enrich, fact_chunk
 from contextual_avatar.pipeline._indexer import Indexer, ProgressFn
 from contextual_avatar.pipeline._knowledge import SharedKnowledge
@@ -21,6 +26,7 @@ from contextual_avatar.pipeline._tasks import TurnTasks
 from contextual_avatar.pipeline._understand import Understand
 
 __all__ = [
+    "DEFAULT_COLLECTION",
     "INTERRUPTED_MARK",
     "Assemble",
     "Enrich",
@@ -36,6 +42,7 @@ __all__ = [
     "TurnState",
     "TurnTasks",
     "Understand",
+    "check_collection",
     "check_question",
     "check_session",
     "fact_chunk",

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from contextual_avatar.errors import InputError
 
-__all__ = ["MAX_QUESTION_CHARS", "MAX_SESSION_ID_CHARS", "check_question", "check_session"]
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "MAX_QUESTION_CHARS",
+    "MAX_SESSION_ID_CHARS",
+    "check_collection",
+    "check_question",
+    "check_session",
+]
 
 MAX_SESSION_ID_CHARS = 256
 MAX_QUESTION_CHARS = 8_000
+DEFAULT_COLLECTION = "default"
+# Safe as a folder name, a Redis key part and (with a prefix) a Milvus collection name.
+_COLLECTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def check_session(session_id: object) -> str:
@@ -43,3 +55,17 @@ def check_question(question: object) -> str:
         )
     # A lone surrogate (a broken client's JSON) would crash every UTF-8 consumer downstream.
     return question.strip().encode("utf-8", "replace").decode("utf-8")
+
+
+def check_collection(collection: object) -> str:
+    """The collection (knowledge base) name, if it is 1-64 of ``a-z 0-9 _ -``.
+
+    Raises:
+        InputError: Anything else (the message says what is allowed).
+    """
+    if not isinstance(collection, str) or not _COLLECTION_NAME.fullmatch(collection):
+        raise InputError(
+            f"collection must be 1-64 characters of a-z, 0-9, '_' and '-', starting with a "
+            f"letter or digit; got {collection!r}"
+        )
+    return collection

@@ -20,7 +20,12 @@ from typing import Protocol
 
 from contextual_avatar.cache import session_tag
 from contextual_avatar.pipeline._answer import Respond
-from contextual_avatar.pipeline._checks import check_question, check_session
+from contextual_avatar.pipeline._checks import (
+    DEFAULT_COLLECTION,
+    check_collection,
+    check_question,
+    check_session,
+)
 from contextual_avatar.pipeline._enrich import Enrich
 from contextual_avatar.pipeline._record import Record
 from contextual_avatar.pipeline._state import TurnState
@@ -72,17 +77,21 @@ class TurnPipeline:
         self.answer = answer
         self.record = record
 
-    async def run(self, session_id: str, question: str) -> AsyncGenerator[str | Answer, None]:
+    async def run(
+        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+    ) -> AsyncGenerator[str | Answer, None]:
         """Answer one turn: text deltas as the model writes them, then the Answer.
 
         Closing the stream early (or cancelling its reader) is a barge-in: the model
         stops and the partial answer is recorded as interrupted.
 
         Raises:
-            InputError: Empty or oversized session id or question.
+            InputError: Empty or oversized session id or question, or a bad collection name.
             ModelError: The model tiers failed.
         """
-        turn = TurnState(check_session(session_id), check_question(question))
+        turn = TurnState(
+            check_session(session_id), check_question(question), check_collection(collection)
+        )
         started = time.perf_counter()
         async with TurnTasks() as tasks:
             related = tasks.start(timed(self.enrich, turn))

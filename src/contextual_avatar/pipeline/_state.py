@@ -28,6 +28,7 @@ class TurnState:
     Parameters:
         session_id: The caller's session (validated).
         question: The caller's question (validated, stripped).
+        collection: The knowledge base the session is bound to (validated).
         history: The session's recent turns, oldest first (understand).
         conversation: What the session has been about (understand).
         queries: Search texts: the question, then conversation-aware variants (understand).
@@ -45,6 +46,7 @@ class TurnState:
 
     session_id: str
     question: str
+    collection: str = "default"
     history: list[Turn] = field(default_factory=list)
     conversation: ConversationState = field(default_factory=ConversationState)
     queries: list[str] = field(default_factory=list)
