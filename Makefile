@@ -1,14 +1,20 @@
 # Two entry points, each sets up everything it needs first:
-#   make quickstart   - .venv with every extra, then the quickstart on embedded defaults
-#   make test         - the same .venv plus system packages, then lint, types and the whole suite
+#   make quickstart   - .venv with only what the quickstart runs (torch, [embeddings]), then
+#                       the quickstart on embedded defaults
+#   make test         - the same .venv with every extra and the dev tools, plus system packages,
+#                       then lint, types and the whole suite
+# One .venv, a stamp per level: the full level is a superset, so a quickstart after `make
+# test` installs nothing, and `make test` after a quickstart adds what is missing.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+QUICK  := $(VENV)/.installed-quickstart
 
 .PHONY: quickstart test lint typecheck setup system-deps bench clean
 
-quickstart: $(STAMP)
+quickstart: $(QUICK)
+	@printf '\n==> examples/quickstart.py (loads the embedding model, ingests guide.pdf, asks twice)\n'
 	$(BIN)/python examples/quickstart.py
 
 test: $(STAMP) system-deps lint typecheck
@@ -30,6 +36,12 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml scripts/setup-venv.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/setup-venv.sh
 	touch $(STAMP)
+
+$(QUICK): pyproject.toml scripts/setup-venv.sh
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ] && [ $(STAMP) -nt scripts/setup-venv.sh ]; \
+	then echo "==> $(VENV) already holds every extra (make test set it up)"; \
+	else PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/setup-venv.sh quickstart; fi
+	touch $(QUICK)
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -5,7 +5,10 @@ background, and its session cache lives in Redis. Avatar B, another process, the
 
 * continues the *same* session (a hand-over between avatars): its first turn is served
   from the chunks A cached in Redis, with no index search;
-* answers a *different* visitor, and the facts A learned arrive in B's context.
+* answers a *different* visitor with the graph's help: which guide chunks answered
+  questions like this one elsewhere (chunk ids only; never A's visitor's words). On a
+  two-page guide B's own search already finds those chunks, so nothing needs adding; on
+  large document sets the shared chunks fill what room the turn's own context leaves.
 
 Redis: ``REDIS_URL`` if set, else a throwaway ``redis-server`` (apt-get install
 redis-server). Graph: a SQLite file both processes open, or Neo4j when ``NEO4J_URI``
@@ -31,6 +34,7 @@ def config(workdir: Path, name: str, redis_url: str) -> ca.EngineConfig:
     # A generous related() timeout: this demo must show the fact even on a busy machine
     # (the default, 0.3 s, protects a live call's latency instead).
     knowledge: dict[str, object] = {
+        "backend": "sqlite",  # sharing is off by default (docs/knowledge.md says why)
         "path": workdir / "shared-graph.sqlite3",
         "related_timeout_s": 5,
     }
@@ -55,6 +59,11 @@ def avatar_a(workdir: Path, redis_url: str) -> None:
         answer = engine.ask("room-7", "How much does an adult ticket cost?")
         print(f"[A] room-7: {answer.text}  ({', '.join(map(str, answer.citations))})")
         engine.flush()  # wait until the turn's facts are in the graph
+        stats = engine.knowledge_stats
+        delivered = 0 if stats is None else stats.delivered
+        print(f"[A] facts written to the shared graph: {delivered}")
+        if delivered == 0:
+            sys.exit("avatar A's grounded answer taught the graph nothing")
 
 
 def avatar_b(workdir: Path, redis_url: str) -> None:
@@ -66,9 +75,11 @@ def avatar_b(workdir: Path, redis_url: str) -> None:
         fresh = engine.ask("room-9", "What does an adult ticket cost?")
         print(f"[B] room-9: {fresh.text}")
         for fact in fresh.facts:
-            print(f"    learned elsewhere: {fact.subject!r} {fact.predicate} {fact.object!r}")
-        if not (handover.cache_hit and fresh.facts):
-            sys.exit("avatar B did not see avatar A's cache and knowledge")
+            print(f"    added from the shared graph: chunk {fact.object}")
+        if not fresh.facts:
+            print("    (its own search already held every chunk the graph could add)")
+        if not handover.cache_hit:
+            sys.exit("avatar B did not see avatar A's cached chunks")
 
 
 def run(target: object, workdir: Path, redis_url: str) -> None:

@@ -1,12 +1,14 @@
-"""Two avatars in two processes share one knowledge graph.
+"""Two avatars in two processes share one knowledge graph, and nothing of their callers.
 
-Each process answers a turn about a different subject, hands the turn's facts to a
-``BackgroundWriter`` (the ask path pays microseconds), flushes, and then asks about what the
-*other* avatar was taught: ``related()`` finds it. The graph is one SQLite file; when
-``NEO4J_URI`` (with ``NEO4J_USER`` / ``NEO4J_PASSWORD``) is set, the same runs against Neo4j.
+Each process answers a grounded turn about a different subject, hands what the turn taught
+to a ``BackgroundWriter`` (the ask path pays microseconds), flushes, and then asks about what
+the *other* avatar was taught: ``related()`` returns the id of the document chunk that
+answered it, never the other caller's question, answer or session. A turn whose answer the
+source does not support teaches nothing. The graph is one SQLite file; when ``NEO4J_URI``
+(with ``NEO4J_USER`` / ``NEO4J_PASSWORD``) is set, the same runs against Neo4j.
 
-Run: ``python examples/shared_graph.py`` (no arguments; exits 0 when each avatar saw the other's
-fact).
+Run: ``python examples/shared_graph.py`` (no arguments; exits 0 when each avatar found the
+other's chunk and nothing else).
 """
 
 from __future__ import annotations
@@ -20,13 +22,11 @@ import time
 from pathlib import Path
 
 from contextual_avatar.knowledge import (
-    ANSWERED,
     BackgroundWriter,
     KnowledgeGraphSink,
     Neo4jGraphSink,
     SQLiteGraphSink,
     extract_facts,
-    format_fact,
 )
 from contextual_avatar.testing import make_answer
 from contextual_avatar.types import SourceRef
@@ -68,28 +68,39 @@ async def avatar(
     sink = open_sink(backend, graph)
     writer = BackgroundWriter(sink, outbox_dir=Path(workdir) / f"outbox-{name}").start()
 
+    collection = f"shop-{run}"  # one knowledge base per run keeps repeated runs apart
     question, text, ref = TEACH[name]
+    taught = make_answer(question, text, session_id=session, context=[(text, ref)], score=0.8)
     facts = extract_facts(
         session_id=session,
         turn=1,
         question=question,
-        answer=make_answer(question, text, session_id=session, context=[(text, ref)], score=0.82),
+        answer=taught,
         now=time.time(),
+        collection=collection,
     )
+    # A false claim the source does not support teaches nothing.
+    lie = make_answer(question, "Everything is free today.", context=[(text, ref)], score=0.8)
+    assert not extract_facts(session_id=session, turn=2, question=question, answer=lie, now=0.0)
     t0 = time.perf_counter_ns()
     writer.submit(facts)  # what the ask path pays
     cost_us = (time.perf_counter_ns() - t0) / 1000
     await writer.flush()
     print(f"[{name}] taught {len(facts)} facts (submit took {cost_us:.1f} us)", flush=True)
+    mine = Path(workdir) / f"{name}.chunk"  # tells the other process what to expect
+    await asyncio.to_thread(mine.write_text, taught.context[0].chunk.id)
 
     await asyncio.to_thread(barrier.wait)  # both avatars have written
-    found = await sink.related(ASK[name], limit=3, exclude_session=session)
-    learned = [f for f in found if f.predicate == ANSWERED and f.session_id == f"{other}-{run}"]
+    theirs = await asyncio.to_thread((Path(workdir) / f"{other}.chunk").read_text)
+    found = await sink.related(ASK[name], limit=3, collection=collection, exclude_session=session)
     for fact in found:
-        print(f"[{name}] related: {format_fact(fact)}", flush=True)
+        print(f"[{name}] related: chunk {fact.object[:16]}... {fact.sources}", flush=True)
+    private = all(f.session_id == "" for f in found) and other not in repr(found)
+    await asyncio.to_thread(barrier.wait)  # both avatars have read before either forgets
+    await sink.forget(session)  # what this avatar's caller taught is deleted with it
     await writer.aclose()
     await sink.close()
-    return bool(learned) and learned[0].object == TEACH[other][1]
+    return private and [f.object for f in found] == [theirs]
 
 
 def run_avatar(

@@ -5,15 +5,17 @@ Run:  .venv/bin/python examples/voice_pipeline.py [--speed 1.0]
 Everything runs offline on real audio. A caller's questions are recorded with espeak-ng;
 the pipeline is
 
-    user audio -> WhisperSTT -> EngineAnswerer -> EspeakTTS -> OpusSender
-                  (whisper     (ask_stream:      (espeak-ng  (Opus packets from
-                   tiny.en)     text deltas,      speech)     contextual_avatar.codecs,
-                                citations)                    played out in real time)
+    user audio -> WhisperSTT -> CitedAnswerProcessor -> EspeakTTS -> OpusSender
+                  (whisper     (contextual_avatar.     (espeak-ng  (Opus packets from
+                   tiny.en)     integrations.pipecat:   speech)     contextual_avatar.codecs,
+                                text frames; citations              played out in real time)
+                                to a callback, unspoken)
 
 and the latency of each stage is printed per turn. In the second turn the caller barges in
 while the answer is being spoken: Pipecat's InterruptionFrame cancels the answer (the
-engine's stream if it is still being written, the speech not yet played), and the caller's
-new question is answered. ``--speed`` plays audio faster than real time (for tests).
+engine's stream if it is still being written, which the engine records as interrupted, and
+the speech not yet played), and the caller's new question is answered. ``--speed`` plays
+audio faster than real time (for tests).
 Needs the whisper, codecs and examples extras and espeak-ng (scripts/system-deps.sh).
 """
 
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import re
 import shutil
@@ -54,9 +55,11 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
-from contextual_avatar import Answer, AsyncContextEngine, EngineConfig
+from contextual_avatar import AsyncContextEngine, EngineConfig
 from contextual_avatar.codecs import OpusEncoder
 from contextual_avatar.ingest import TranscriptionConfig, load_media
+from contextual_avatar.integrations import CitedTurn
+from contextual_avatar.integrations.pipecat import CitedAnswerProcessor
 
 #: This example's own data folder (CONTEXTUAL_AVATAR_DATA_DIR overrides it), so it does not
 #: share the per-user index with other applications.
@@ -134,6 +137,14 @@ class Call:
     def turn(self) -> Turn:
         return self.turns[-1]
 
+    def answered(self, cited: CitedTurn) -> None:
+        """The answer processor's callback: the finished answer and its sources (not spoken)."""
+        turn = self.turn
+        turn.answered = time.perf_counter()
+        turn.answer = cited.answer.text
+        turn.citations = [str(c) for c in cited.citations]
+        turn.route = f"{cited.answer.route.tier.value} tier ({cited.answer.route.model})"
+
     def next_turn(self, question: str) -> None:
         self.turns.append(Turn(question=question))
         self.first_packet.clear()
@@ -183,40 +194,6 @@ class WhisperSTT(FrameProcessor):
         shutil.rmtree(self._workdir, ignore_errors=True)
 
 
-class EngineAnswerer(FrameProcessor):
-    """Answers each transcription with the engine, streaming text deltas downstream."""
-
-    def __init__(self, call: Call, engine: AsyncContextEngine) -> None:
-        super().__init__()
-        self._call = call
-        self._engine = engine
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if not isinstance(frame, TranscriptionFrame):
-            await self.push_frame(frame, direction)
-            return
-        turn = self._call.turn
-        await self.push_frame(LLMFullResponseStartFrame())
-        try:
-            async with contextlib.aclosing(self._engine.ask_stream(SESSION, frame.text)) as s:
-                async for item in s:
-                    if isinstance(item, Answer):
-                        turn.answered = time.perf_counter()
-                        turn.answer = item.text
-                        turn.citations = [str(c) for c in item.citations]
-                        turn.route = f"{item.route.tier.value} tier ({item.route.model})"
-                    else:
-                        turn.first_delta = turn.first_delta or time.perf_counter()
-                        await self.push_frame(LLMTextFrame(item))
-        except asyncio.CancelledError:
-            # An InterruptionFrame cancelled this task: closing the stream stopped the
-            # engine's answer, which it keeps in the history marked as interrupted.
-            turn.stream_cancelled = True
-            raise
-        await self.push_frame(LLMFullResponseEndFrame())
-
-
 class EspeakTTS(FrameProcessor):
     """Speaks streamed text sentence by sentence with espeak-ng."""
 
@@ -245,6 +222,8 @@ class EspeakTTS(FrameProcessor):
             self._text = ""
             await self.push_frame(TTSStartedFrame())
         elif isinstance(frame, LLMTextFrame):
+            turn = self._call.turn
+            turn.first_delta = turn.first_delta or time.perf_counter()
             self._text += frame.text
             *sentences, self._text = SENTENCE_END.split(self._text)
             for sentence in sentences:
@@ -370,7 +349,7 @@ async def run(speed: float) -> list[Turn]:
         pipeline = Pipeline(
             [
                 WhisperSTT(call, stt_config),
-                EngineAnswerer(call, engine),
+                CitedAnswerProcessor(engine, session_id=SESSION, on_citations=call.answered),
                 EspeakTTS(call, rate=tts_rate),
                 OpusSender(call, rate=tts_rate, speed=speed),
             ]
@@ -394,6 +373,8 @@ async def run(speed: float) -> list[Turn]:
         # cancels every processor's work in flight and drops the queued speech.
         await task.queue_frame(InterruptionFrame())
         await call.interruption_seen.wait()
+        # No finished answer reached the callback: the engine's stream was cut mid-answer.
+        call.turn.stream_cancelled = not call.turn.answered
         call.next_turn(QUESTIONS[2])
         await task.queue_frames(user_speaks(QUESTIONS[2]))
         await call.spoken.wait()

@@ -7,6 +7,10 @@ command -v espeak-ng >/dev/null || need+=(espeak-ng)
 # Real video clips (Megamind.avi, vtest.avi) and LibriVox speech for the codec tests.
 [ -f /usr/share/doc/opencv-doc/examples/data/Megamind.avi ] || need+=(opencv-doc)
 [ -d /usr/share/pocketsphinx/test/data/librivox ] || need+=(pocketsphinx-testdata)
+# A real specification (HTML) for the offline answerer's real-text test.
+[ -d /usr/share/doc/shared-mime-info/shared-mime-info-spec.html ] || need+=(shared-mime-info)
+# A real browser for the server's playground test (Playwright drives Debian's chromium).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq

@@ -6,9 +6,13 @@ import pytest
 from typer.testing import CliRunner
 
 from contextual_avatar.cli import app
+from contextual_avatar.retrieval import MiniLMEmbedder
+from contextual_avatar.retrieval._onnx import OnnxEmbedder
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
+# The default embedder is ONNX Runtime's when installed, else torch's: both load lazily.
+EMBEDDERS = (MiniLMEmbedder, OnnxEmbedder)
 
 
 def test_ingest_then_ask_prints_answer_and_citation(tmp_path: Path, guide_pdf: Path):
@@ -104,13 +108,13 @@ def weird(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], lis
 
 @pytest.fixture
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if anything loads the embedding model."""
-    from contextual_avatar.retrieval import MiniLMEmbedder
+    """Fail the test if anything loads an embedding model (torch or ONNX runtime)."""
 
-    def load(self: MiniLMEmbedder) -> None:
+    def load(self: object) -> None:
         raise AssertionError("the embedding model was loaded")
 
-    monkeypatch.setattr(MiniLMEmbedder, "_load", load)
+    for embedder in EMBEDDERS:
+        monkeypatch.setattr(embedder, "_load", load)
 
 
 def test_ingest_prints_names_with_brackets_tags_emoji_and_rtl_exactly(weird):
@@ -149,13 +153,15 @@ def test_documents_lists_each_file_escaped_without_loading_the_model(weird, no_m
     out = runner.invoke(app, ["documents"], env=env)
     assert out.exit_code == 0, out.output
     lines = _lines(out.output)
-    assert len(lines) == len(paths)
-    for line, path in zip(lines, paths, strict=True):
-        assert line.startswith(f"{path.name}  text  1 chunk(s)  {path.resolve()}  20"), line
+    assert lines[0] == f"collection default: {len(paths)} document(s)"
+    assert len(lines) == 1 + len(paths)
+    for line, path in zip(lines[1:], paths, strict=True):
+        assert line.startswith(f"  {path.name}  text  1 chunk(s)  {path.resolve()}  20"), line
 
 
 def test_where_shows_the_data_folder_and_its_contents_without_loading_the_model(weird, no_model):
     env, paths, _ = weird
+    env = env | {"CONTEXTUAL_AVATAR_KNOWLEDGE__BACKEND": "sqlite"}  # sharing is off by default
     out = runner.invoke(app, ["where"], env=env)
     assert out.exit_code == 0, out.output
     data = Path(env["CONTEXTUAL_AVATAR_DATA_DIR"]).resolve()
@@ -211,14 +217,113 @@ def test_unsupported_file_with_markup_in_its_name_is_one_clean_error(tmp_path: P
 
 def test_missing_extra_hint_keeps_its_brackets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from contextual_avatar.errors import MissingDependencyError
-    from contextual_avatar.retrieval import MiniLMEmbedder
 
-    def load(self: MiniLMEmbedder) -> None:
+    def load(self: object) -> None:
         raise MissingDependencyError("the MiniLM embedder", "embeddings", "sentence-transformers")
 
-    monkeypatch.setattr(MiniLMEmbedder, "_load", load)
+    for embedder in EMBEDDERS:
+        monkeypatch.setattr(embedder, "_load", load)
     notes = tmp_path / "notes.txt"
     notes.write_text("Adult tickets cost 9 euros.\n", encoding="utf-8")
     out = runner.invoke(app, ["ingest", str(notes), "--data-dir", str(tmp_path / "d")])
     assert out.exit_code == 1
     assert "pip install 'contextual-avatar[embeddings]'" in out.output, out.output
+
+
+# -- collections: documents per collection, remove ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shelves(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Path]]:
+    """A data folder with two files in `default` and one in `museum`."""
+    base = tmp_path_factory.mktemp("shelves")
+    files = {
+        "tickets.txt": "Adult tickets cost 9 euros on weekdays.\n",
+        "parking.txt": "Bicycle parking is behind the north gate of the museum.\n",
+        "shop.txt": "The gift shop sells postcards of the lighthouse.\n",
+    }
+    paths = {}
+    for name, text in files.items():
+        paths[name] = base / name
+        paths[name].write_text(text, encoding="utf-8")
+    data = str(base / "data")
+    out = runner.invoke(
+        app, ["ingest", str(paths["tickets.txt"]), str(paths["parking.txt"]), "--data-dir", data]
+    )
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["ingest", str(paths["shop.txt"]), "-c", "museum", "--data-dir", data])
+    assert out.exit_code == 0, out.output
+    return data, paths
+
+
+def test_documents_lists_every_collection_and_one_on_request(shelves, no_model):
+    data, paths = shelves
+    out = runner.invoke(app, ["documents", "--data-dir", data])
+    assert out.exit_code == 0, out.output
+    lines = _lines(out.output)
+    assert lines[0] == "collection default: 2 document(s)"
+    assert lines[1].startswith("  tickets.txt  text") and lines[2].startswith("  parking.txt  text")
+    assert lines[3] == "collection museum: 1 document(s)"
+    assert lines[4].startswith(f"  shop.txt  text  1 chunk(s)  {paths['shop.txt'].resolve()}")
+    out = runner.invoke(app, ["documents", "-c", "museum", "--data-dir", data])
+    assert out.exit_code == 0 and "tickets.txt" not in out.output and "shop.txt" in out.output
+    out = runner.invoke(app, ["documents", "-c", "nope", "--data-dir", data])
+    assert out.exit_code == 1 and "no collection 'nope'" in out.output
+    out = runner.invoke(app, ["documents", "-c", "../etc", "--data-dir", data])
+    assert out.exit_code == 1 and "collection must be" in out.output
+
+
+def test_where_names_the_other_collections(shelves, no_model):
+    data, _ = shelves
+    out = runner.invoke(app, ["where", "--data-dir", data])
+    assert out.exit_code == 0, out.output
+    assert f"  collections: {Path(data).resolve() / 'collections'}: museum" in _lines(out.output)
+
+
+def test_ask_answers_from_the_collection_asked(shelves):
+    data, _ = shelves
+    out = runner.invoke(
+        app, ["ask", "What does the gift shop sell?", "-c", "museum", "--data-dir", data]
+    )
+    assert out.exit_code == 0, out.output
+    assert "postcards" in out.output and "source: shop.txt" in out.output
+    out = runner.invoke(
+        app, ["ask", "What does the gift shop sell?", "-s", "d", "--data-dir", data]
+    )
+    assert out.exit_code == 0, out.output
+    assert "source: shop.txt" not in out.output  # the default collection does not hold it
+
+
+def test_remove_deletes_a_document_from_answers_and_listing(tmp_path: Path, shelves):
+    _, paths = shelves
+    data = str(tmp_path / "d")
+    both = [str(paths["tickets.txt"]), str(paths["parking.txt"])]
+    assert runner.invoke(app, ["ingest", *both, "--data-dir", data]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["ingest", str(paths["parking.txt"]), "-c", "museum", "--data-dir", data]
+        ).exit_code
+        == 0
+    )
+    out = runner.invoke(app, ["remove", "parking.txt", "--data-dir", data])
+    assert out.exit_code == 0, out.output
+    assert f"removed parking.txt ({paths['parking.txt'].resolve()}) from default" in out.output
+    listed = runner.invoke(app, ["documents", "--data-dir", data]).output
+    default, museum = listed.split("collection museum")
+    assert "parking.txt" not in default and "tickets.txt" in default
+    assert "parking.txt" in museum  # another collection's copy stays
+    out = runner.invoke(app, ["ask", "Where is the bicycle parking?", "--data-dir", data])
+    assert out.exit_code == 0, out.output
+    assert "source: parking.txt" not in out.output and "north gate" not in out.output
+    out = runner.invoke(
+        app, ["ask", "Where is the bicycle parking?", "-c", "museum", "--data-dir", data]
+    )
+    assert "north gate" in out.output and "source: parking.txt" in out.output
+
+
+def test_remove_of_an_unknown_name_or_collection_is_one_clear_error(tmp_path: Path, shelves):
+    data, _ = shelves
+    out = runner.invoke(app, ["remove", "nope [v2].txt", "--data-dir", data])
+    assert out.exit_code == 1 and "nope [v2].txt" in out.output and "Traceback" not in out.output
+    out = runner.invoke(app, ["remove", "shop.txt", "-c", "attic", "--data-dir", data])
+    assert out.exit_code == 1 and "unknown collection 'attic'" in out.output

@@ -1,4 +1,4 @@
-"""examples/service.py over real HTTP: uvicorn in its own process, httpx and websockets."""
+"""examples/service.py (the package server) over real HTTP: its own process, httpx and websockets."""
 
 from __future__ import annotations
 
@@ -69,27 +69,33 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, llm: LLMServer) -> Iterat
 @pytest.fixture(scope="module")
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=120) as http:
-        response = http.put("/documents/guide.pdf", content=GUIDE.read_bytes())
+        response = upload(http, "guide.pdf", GUIDE.read_bytes())
         assert response.status_code == 200, response.text
         # Use the large tier once first: routing registers a tier's configured prices on its
         # first call, and a small-tier turn prices its large-tier baseline (ConfigError before).
         # Reading one delta and hanging up is also a client barge-in over SSE.
         params = {"question": POEM}
-        with http.stream("GET", f"/sessions/{new_session(http)}/stream", params=params) as r:
+        with http.stream("GET", f"/api/sessions/{new_session(http)}/stream", params=params) as r:
             assert r.status_code == 200
             assert next(r.iter_lines()) == "event: delta"
         yield http
 
 
+def upload(client: httpx.Client, name: str, content: bytes) -> httpx.Response:
+    return client.put(f"/api/documents/{name}", params={"wait": "true"}, content=content)
+
+
 def new_session(client: httpx.Client) -> str:
-    response = client.post("/sessions")
+    response = client.post("/api/sessions")
     assert response.status_code == 201
     return response.json()["session_id"]
 
 
 def sse(client: httpx.Client, session: str, question: str) -> list[tuple[str, object]]:
     events = []
-    with client.stream("GET", f"/sessions/{session}/stream", params={"question": question}) as r:
+    with client.stream(
+        "GET", f"/api/sessions/{session}/stream", params={"question": question}
+    ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         event = None
@@ -102,43 +108,43 @@ def sse(client: httpx.Client, session: str, question: str) -> list[tuple[str, ob
 
 
 def names(client: httpx.Client) -> list[str]:
-    return [d["name"] for d in client.get("/documents").json()]
+    return [d["name"] for d in client.get("/api/documents").json()]
 
 
 def test_upload_is_indexed_once_and_listed(client: httpx.Client):
     before = names(client)
-    again = client.put("/documents/guide.pdf", content=GUIDE.read_bytes())
-    assert again.json()["unchanged"] is True
+    again = upload(client, "guide.pdf", GUIDE.read_bytes())
+    assert again.json()["report"]["unchanged"] is True
     assert names(client) == before
     assert before.count("guide.pdf") == 1
 
 
 def test_the_same_bytes_under_a_new_name_are_listed_under_it(client: httpx.Client):
-    copy = client.put("/documents/guide-copy.pdf", content=GUIDE.read_bytes())
+    copy = upload(client, "guide-copy.pdf", GUIDE.read_bytes())
     assert copy.status_code == 200, copy.text
-    body = copy.json()
+    body = copy.json()["report"]
     assert (body["name"], body["kind"], body["unchanged"]) == ("guide-copy.pdf", "pdf", True)
-    listed = {d["name"]: d["doc_id"] for d in client.get("/documents").json()}
+    listed = {d["name"]: d["doc_id"] for d in client.get("/api/documents").json()}
     assert listed["guide-copy.pdf"] == listed["guide.pdf"]
     # Not read as text: the bytes are a PDF, whatever the new name says.
-    refused = client.put("/documents/guide.txt", content=GUIDE.read_bytes())
-    assert refused.status_code == 422
-    assert "already indexed as pdf" in refused.json()["detail"]
+    refused = upload(client, "guide.txt", GUIDE.read_bytes())
+    assert refused.status_code == 400
+    assert "already indexed as pdf" in refused.json()["error"]["message"]
     assert "guide.txt" not in names(client)
 
 
 def test_bad_uploads_are_refused_and_leave_the_index_alone(client: httpx.Client):
     before = names(client)
-    refused = client.put("/documents/notes.exe", content=b"MZ")
-    assert refused.status_code == 422
-    assert refused.json()["error"] == "IngestError"
-    assert client.put("/documents/.hidden", content=b"x").status_code == 422
+    refused = upload(client, "notes.exe", b"MZ")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "IngestError"
+    assert upload(client, ".hidden", b"x").status_code == 400
     assert names(client) == before
 
 
 def test_ask_returns_a_cited_answer(client: httpx.Client):
     body = client.post(
-        f"/sessions/{new_session(client)}/ask",
+        f"/api/sessions/{new_session(client)}/ask",
         json={"question": "How much does an adult ticket cost?"},
     ).json()
     assert "9 euros" in body["text"]
@@ -149,7 +155,9 @@ def test_ask_returns_a_cited_answer(client: httpx.Client):
 
 def test_sse_streams_deltas_then_the_answer_and_sessions_are_separate(client: httpx.Client):
     alice, bob = new_session(client), new_session(client)
-    client.post(f"/sessions/{alice}/ask", json={"question": "How much does an adult ticket cost?"})
+    client.post(
+        f"/api/sessions/{alice}/ask", json={"question": "How much does an adult ticket cost?"}
+    )
     events = sse(client, alice, "And for children?")
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "answer"
@@ -165,9 +173,9 @@ def test_sse_streams_deltas_then_the_answer_and_sessions_are_separate(client: ht
 
 
 def test_bad_input_is_a_422_before_any_stream(client: httpx.Client):
-    response = client.get(f"/sessions/{new_session(client)}/stream", params={"question": " "})
-    assert response.status_code == 422
-    assert response.json()["error"] == "InputError"
+    response = client.get(f"/api/sessions/{new_session(client)}/stream", params={"question": " "})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "InputError"
 
 
 def receive_until(ws, kinds: set[str]) -> list[dict]:
@@ -179,7 +187,7 @@ def receive_until(ws, kinds: set[str]) -> list[dict]:
 
 def test_websocket_streams_and_a_barge_in_cancels_the_answer(base_url: str, client: httpx.Client):
     session = new_session(client)
-    url = base_url.replace("http://", "ws://") + f"/sessions/{session}/ws"
+    url = base_url.replace("http://", "ws://") + f"/api/sessions/{session}/ws"
     with connect(url, open_timeout=30, close_timeout=5) as ws:
         # Off-topic: weak retrieval evidence routes to the large tier (the local LLM),
         # which streams for seconds; cancel after its first words.
@@ -202,8 +210,10 @@ def test_websocket_streams_and_a_barge_in_cancels_the_answer(base_url: str, clie
 def test_forget_drops_the_session(client: httpx.Client):
     session = new_session(client)
     client.post(
-        f"/sessions/{session}/ask", json={"question": "How much does an adult ticket cost?"}
+        f"/api/sessions/{session}/ask", json={"question": "How much does an adult ticket cost?"}
     )
-    assert client.delete(f"/sessions/{session}").status_code == 204
-    body = client.post(f"/sessions/{session}/ask", json={"question": "And for children?"}).json()
+    assert client.delete(f"/api/sessions/{session}").status_code == 204
+    body = client.post(
+        f"/api/sessions/{session}/ask", json={"question": "And for children?"}
+    ).json()
     assert body["cache_hit"] is False

@@ -23,6 +23,7 @@ def test_all_lists_exactly_the_public_names():
         "cli",
         "parts",
         "pipeline",
+        "server",
     }
     assert set(ca.__all__) - {"__version__"} == public - modules
 

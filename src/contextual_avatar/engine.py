@@ -8,7 +8,8 @@ with the same methods. The engine only wires: parts are made by
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
+import asyncio
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
@@ -19,10 +20,16 @@ from contextual_avatar._sync import LoopThread, iterate
 from contextual_avatar.config import EngineConfig
 from contextual_avatar.knowledge import WriterStats
 from contextual_avatar.parts import Parts, build
-from contextual_avatar.pipeline import DEFAULT_COLLECTION, ProgressFn, check_session
+from contextual_avatar.pipeline import (
+    DEFAULT_COLLECTION,
+    ProgressFn,
+    check_collection,
+    check_question,
+    check_session,
+)
 from contextual_avatar.retrieval import DocRecord
 from contextual_avatar.routing import CostLedger
-from contextual_avatar.types import Answer, IngestReport
+from contextual_avatar.types import Answer, IngestReport, Turn
 
 __all__ = ["AsyncContextEngine", "ContextEngine", "ProgressFn"]
 
@@ -61,7 +68,11 @@ class AsyncContextEngine:
 
     @property
     def documents(self) -> list[DocRecord]:
-        """Documents in the index, in ingest order."""
+        """Documents in the default collection, in ingest order (as loaded in this process).
+
+        See :meth:`list_documents` for another collection, or to read what is published
+        on disk right now.
+        """
         return self._built.corpus.documents
 
     @property
@@ -75,43 +86,129 @@ class AsyncContextEngine:
         writer = self._built.knowledge.writer
         return None if writer is None else writer.stats
 
-    async def ingest(self, path: str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
+    async def ingest(
+        self,
+        path: str | Path,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
         """Read, chunk, embed and index a file; a file already indexed is a no-op.
 
-        Re-ingesting a path whose content changed replaces the old version.
+        Re-ingesting a path whose content changed replaces the old version. The new
+        version is published when this returns: every engine on the same ``data_dir``,
+        in this process or another, answers from it within about
+        ``refresh_s`` (0.2 s) plus its load time, without a restart. Ingests into one
+        collection from several processes take turns (a file lock) and lose nothing.
 
         Args:
             path: A PDF, text/Markdown file, SRT/VTT/STM transcript, or an audio/video
                 file (transcribed offline with whisper; needs the ``[whisper]`` extra).
+            collection: The knowledge base to add it to (1-64 of ``a-z 0-9 _ -``); a new
+                name creates the collection.
             progress: Called as work advances, for progress bars.
 
         Raises:
+            InputError: The collection name is invalid.
             IngestError: The file cannot be used; the index is unchanged.
         """
-        return await self._built.indexer.ingest(Path(path), progress=progress)
+        check_collection(collection)
+        return await self._built.indexer.ingest(
+            Path(path), collection=collection, progress=progress
+        )
+
+    async def list_collections(self) -> list[str]:
+        """Names of the collections with documents published: ``"default"`` first (always).
+
+        Reads the data folder, so collections other processes created are listed.
+        """
+        return await asyncio.to_thread(self._built.collections.names)
+
+    async def list_documents(self, collection: str = DEFAULT_COLLECTION) -> list[DocRecord]:
+        """A collection's documents as published now, one record per name, in ingest order.
+
+        Reads the collection's metadata file only (no vectors, no model).
+
+        Raises:
+            InputError: The name is invalid, or the collection does not exist.
+            IndexCorruptError: The metadata cannot be read.
+        """
+        check_collection(collection)
+        return await asyncio.to_thread(self._built.collections.documents, collection)
+
+    async def remove(self, name: str, *, collection: str = DEFAULT_COLLECTION) -> list[DocRecord]:
+        """Remove a document from a collection, and from answers, caches and citations.
+
+        ``name`` is the path it was ingested from, its file name (when only one path
+        has it) or its content id (``DocRecord.doc_id``: every name of that content).
+        Content still named by another path stays, cited under that path. A new version
+        is published at once; answering processes stop using the document within about
+        ``refresh_s`` plus a reload, and no session cache serves its chunks again
+        (cached chunks are checked against the current index on every lookup).
+
+        Returns:
+            The records removed.
+
+        Raises:
+            InputError: The collection does not exist, nothing matches ``name``, or a file
+                name matches several paths (give the path).
+        """
+        check_collection(collection)
+        return await asyncio.to_thread(self._built.collections.remove, collection, name)
+
+    async def drop_collection(self, collection: str) -> int:
+        """Delete a collection: its documents and its folder. ``"default"`` is emptied.
+
+        Sessions bound to a dropped collection get an :class:`InputError` on their next
+        turn (unknown collection). Returns how many document names were dropped.
+
+        Raises:
+            InputError: The name is invalid, or the collection does not exist.
+        """
+        check_collection(collection)
+        return await asyncio.to_thread(self._built.collections.drop, collection)
 
     async def ask(
-        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+        self,
+        session_id: str,
+        question: str,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        instructions: str | None = None,
     ) -> Answer:
         """Answer one turn of a session, from its cache when the cache suffices.
 
         Args:
             session_id: Any string up to 256 characters; sessions never share cache or history.
             question: The user's turn.
-            collection: The knowledge base to answer from (1-64 of ``a-z 0-9 _ -``).
+            collection: The knowledge base to answer from (1-64 of ``a-z 0-9 _ -``). A
+                session is bound to the collection of its first turn.
+            instructions: The host's instructions for this turn only (an avatar platform's
+                system prompt: persona, tone), up to 16,000 characters. They reach a model
+                responder that takes them, after the library's grounding rules; they are
+                never stored, so no other turn or session sees them.
 
         Raises:
-            InputError: Empty or oversized session id or question.
+            InputError: Empty or oversized session id or question, an invalid or unknown
+                collection, or a collection other than the one the session is bound to.
             ModelError: The model tiers failed.
         """
-        async with aclosing(self.ask_stream(session_id, question, collection=collection)) as stream:
+        turn = self.ask_stream(
+            session_id, question, collection=collection, instructions=instructions
+        )
+        async with aclosing(turn) as stream:
             async for item in stream:
                 if isinstance(item, Answer):
                     return item
         raise AssertionError("ask_stream ended without an Answer")  # pragma: no cover
 
     def ask_stream(
-        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+        self,
+        session_id: str,
+        question: str,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        instructions: str | None = None,
     ) -> AsyncGenerator[str | Answer, None]:
         """Answer one turn, streamed: text deltas as the model writes, then the Answer.
 
@@ -123,13 +220,43 @@ class AsyncContextEngine:
             InputError: Empty or oversized session id or question.
             ModelError: The model tiers failed.
         """
-        return self._built.pipeline.run(session_id, question, collection=collection)
+        return self._built.pipeline.run(
+            session_id, question, collection=collection, instructions=instructions
+        )
 
     async def forget(self, session_id: str) -> None:
-        """Drop a session's cache and history."""
+        """Drop a session's cache, history and collection binding, and its knowledge-graph facts.
+
+        Raises:
+            StoreUnavailable: The knowledge graph cannot be reached (cache and history are
+                cleared; call again to delete the session's shared facts).
+        """
         check_session(session_id)
-        await self._built.cache.store.clear(session_id)
-        await self._built.history.clear(session_id)
+        built = self._built
+        await built.scope.forget(session_id, built.cache.store, built.history)
+        await self._built.knowledge.forget(session_id)
+
+    async def remember(self, session_id: str, turns: Sequence[Turn]) -> int:
+        """Seed a session that has no history with earlier turns of its conversation.
+
+        A client that resends its conversation each turn (the OpenAI protocol does) can
+        restore it after a restart, or on another worker, so a follow-up is understood.
+        A session that already has history is left alone (nothing is duplicated).
+
+        Returns:
+            The number of turns recorded (0 when the session had history).
+
+        Raises:
+            InputError: Empty or oversized session id, or a turn's question.
+        """
+        check_session(session_id)
+        kept = [Turn(check_question(t.question), t.answer) for t in turns]
+        history = self._built.history
+        if not kept or await history.recent(session_id):
+            return 0
+        for turn in kept:
+            await history.append(session_id, turn)
+        return len(kept)
 
     async def flush(self) -> None:
         """Wait until every fact learned so far has reached the knowledge graph."""
@@ -142,6 +269,8 @@ class AsyncContextEngine:
         """
         built = self._built
         await built.knowledge.aclose(close_sink="sink" in built.owned)
+        await built.scope.bindings.aclose()
+        await asyncio.to_thread(built.collections.close)
         if "store" in built.owned:
             await built.cache.store.aclose()
         if "history" in built.owned:
@@ -205,27 +334,66 @@ class ContextEngine:
         """See :attr:`AsyncContextEngine.knowledge_stats`."""
         return self._core.knowledge_stats
 
-    def ingest(self, path: str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
+    def ingest(
+        self,
+        path: str | Path,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
         """See :meth:`AsyncContextEngine.ingest`."""
-        return self._loop.run(self._core.ingest(path, progress=progress))
+        return self._loop.run(self._core.ingest(path, collection=collection, progress=progress))
+
+    def list_collections(self) -> list[str]:
+        """See :meth:`AsyncContextEngine.list_collections`."""
+        return self._loop.run(self._core.list_collections())
+
+    def list_documents(self, collection: str = DEFAULT_COLLECTION) -> list[DocRecord]:
+        """See :meth:`AsyncContextEngine.list_documents`."""
+        return self._loop.run(self._core.list_documents(collection))
+
+    def remove(self, name: str, *, collection: str = DEFAULT_COLLECTION) -> list[DocRecord]:
+        """See :meth:`AsyncContextEngine.remove`."""
+        return self._loop.run(self._core.remove(name, collection=collection))
+
+    def drop_collection(self, collection: str) -> int:
+        """See :meth:`AsyncContextEngine.drop_collection`."""
+        return self._loop.run(self._core.drop_collection(collection))
 
     def ask(
-        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+        self,
+        session_id: str,
+        question: str,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        instructions: str | None = None,
     ) -> Answer:
         """See :meth:`AsyncContextEngine.ask`."""
-        return self._loop.run(self._core.ask(session_id, question, collection=collection))
+        return self._loop.run(
+            self._core.ask(session_id, question, collection=collection, instructions=instructions)
+        )
 
     def ask_stream(
-        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+        self,
+        session_id: str,
+        question: str,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        instructions: str | None = None,
     ) -> Iterator[str | Answer]:
         """See :meth:`AsyncContextEngine.ask_stream`; closing the iterator early is a barge-in."""
-        return iterate(
-            self._loop, self._core.ask_stream(session_id, question, collection=collection)
+        turn = self._core.ask_stream(
+            session_id, question, collection=collection, instructions=instructions
         )
+        return iterate(self._loop, turn)
 
     def forget(self, session_id: str) -> None:
         """See :meth:`AsyncContextEngine.forget`."""
         self._loop.run(self._core.forget(session_id))
+
+    def remember(self, session_id: str, turns: Sequence[Turn]) -> int:
+        """See :meth:`AsyncContextEngine.remember`."""
+        return self._loop.run(self._core.remember(session_id, turns))
 
     def flush(self) -> None:
         """See :meth:`AsyncContextEngine.flush`."""

@@ -20,6 +20,7 @@ from contextual_avatar.cache import (
     ChunkStore,
     EvictionPolicy,
     History,
+    build_bindings,
     build_history,
     build_store,
 )
@@ -35,11 +36,23 @@ from contextual_avatar.pipeline import (
     Record,
     Respond,
     Route,
+    Scope,
     SharedKnowledge,
     TurnPipeline,
     Understand,
+    document_terms,
+    indexed_chunks,
 )
-from contextual_avatar.retrieval import Corpus, Embedder, MiniLMEmbedder, Retriever, terms
+from contextual_avatar.retrieval import (
+    BatchingEmbedder,
+    Collections,
+    Corpus,
+    Embedder,
+    Retriever,
+    build_embedder,
+    terms,
+)
+from contextual_avatar.retrieval._backend import backend_retriever
 from contextual_avatar.routing import (
     CostLedger,
     EvidenceRouter,
@@ -95,7 +108,7 @@ class Built:
     Parameters:
         parts: Every part, the host's and the built ones.
         owned: Names of the parts the engine built (and so closes).
-        corpus: The ingested documents (index, BM25, default retriever).
+        corpus: The default collection's documents (index, BM25, default retriever).
         cache: The session cache's hit and admission rules over ``parts.store``.
         history: ``parts.history``, never ``None``.
         tiers: The small/large responder pair with fallback.
@@ -103,6 +116,8 @@ class Built:
         knowledge: Reads related facts, writes new ones in the background.
         pipeline: The turn's stages.
         indexer: The ingest path.
+        collections: Every collection's corpus (``corpus`` is the default one).
+        scope: Resolves a turn's collection and binds sessions to collections.
     """
 
     parts: Parts
@@ -115,6 +130,8 @@ class Built:
     knowledge: SharedKnowledge
     pipeline: TurnPipeline
     indexer: Indexer
+    collections: Collections
+    scope: Scope
 
 
 def build(config: EngineConfig, given: Parts | None = None) -> Built:
@@ -134,15 +151,16 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         )
     cfg = config
     tokens = partial(count_tokens, encoding=cfg.chunking.encoding)
-    embedder = given.embedder or MiniLMEmbedder(
-        model_path=cfg.embedder.model_path,
-        batch_size=cfg.embedder.batch_size,
-        threads=cfg.embedder.threads,
+    embedder = given.embedder or build_embedder(cfg.embedder)
+    # Turns' queries and the answerer's sentences share forward passes (ingest does not).
+    batcher = BatchingEmbedder(
+        embedder, max_texts=cfg.embedder.batch_max_texts, max_wait_ms=cfg.embedder.batch_wait_ms
     )
-    corpus = Corpus(cfg.data_dir / "index", cfg.retrieval, dim=embedder.dim, embedder=embedder.name)
+    collections = Collections(cfg.data_dir, cfg.retrieval, dim=embedder.dim, embedder=embedder.name)
+    corpus = collections.default
     sink = given.sink if given.sink is not None else open_sink(cfg.knowledge, data_dir=cfg.data_dir)
     extractive = ExtractiveResponder(
-        embedder.embed,
+        batcher.embed,
         count_tokens=tokens,
         max_sentences=cfg.answer.max_sentences,
         context_chunks=cfg.answer.context_chunks,
@@ -155,7 +173,11 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         margin_weight=cfg.routing.margin_weight,
         cache_hit_bonus=cfg.routing.cache_hit_bonus,
     )
-    retriever = given.retriever or corpus
+    # retrieval.backend = "milvus": Milvus serves the default collection's searches.
+    searcher = given.retriever or backend_retriever(
+        cfg.retrieval, dim=embedder.dim, data_dir=cfg.data_dir, mirror=corpus
+    )
+    retriever = searcher or corpus
     parts = dataclasses.replace(
         given,
         embedder=embedder,
@@ -187,19 +209,25 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         sink,
         cfg.knowledge,
         outbox_dir=cfg.knowledge.outbox_dir or cfg.data_dir / "outbox",
-        count_tokens=tokens,
+        terms_of=document_terms(collections, max_share=cfg.cache.common_term_share),
     )
+    scope = Scope(collections, build_bindings(cfg.cache))
     pipeline = TurnPipeline(
-        understand=Understand(history, embedder, cfg.retrieval),
+        understand=Understand(history, batcher, cfg.retrieval),
         recall=Recall(
             cache,
-            retriever,
-            corpus,
+            searcher,
+            scope,
             embedder,
             top_k=cfg.retrieval.top_k,
             common_term_share=cfg.cache.common_term_share,
         ),
-        enrich=Enrich(knowledge),
+        enrich=Enrich(
+            knowledge,
+            resolve=indexed_chunks(collections),
+            budget_tokens=cfg.retrieval.context_tokens,
+            count_tokens=tokens,
+        ),
         assemble=Assemble(budget_tokens=cfg.retrieval.context_tokens, count_tokens=tokens),
         route=Route(router, tiers),
         answer=Respond(tiers),
@@ -213,7 +241,7 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         ),
     )
     indexer = Indexer(
-        corpus,
+        collections,
         embedder,
         ingest=cfg.ingest,
         chunking=cfg.chunking,
@@ -222,4 +250,17 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         count_tokens=tokens,
     )
     owned = frozenset(name for name in ("store", "sink", "history") if getattr(given, name) is None)
-    return Built(parts, owned, corpus, cache, history, tiers, ledger, knowledge, pipeline, indexer)
+    return Built(
+        parts,
+        owned,
+        corpus,
+        cache,
+        history,
+        tiers,
+        ledger,
+        knowledge,
+        pipeline,
+        indexer,
+        collections,
+        scope,
+    )

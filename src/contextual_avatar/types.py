@@ -243,8 +243,9 @@ class Answer:
         question: The question as asked.
         saved_usd: What the turn saved against the baseline (the large model with the
             full retrieval top-k every turn), at list prices.
-        facts: Facts other conversations taught (from the shared knowledge graph) that
-            were given to the model with the context.
+        facts: Shared knowledge used this turn: one ``answered_by`` fact per document
+            chunk that other sessions of the collection found (the chunk is in
+            ``context``); ``session_id`` is always ``""``. Empty when sharing is off.
     """
 
     text: str
@@ -311,6 +312,10 @@ class Fact:
         turn: The turn number within the session.
         sources: References the fact relied on.
         created_at: Unix time it was learned.
+        collection: The knowledge base it was learned in; facts are shared only within
+            it (``""``: written before collections existed, never served).
+        score: How strongly a served fact matched the asking turn (set by ``related()``;
+            0 when written).
     """
 
     id: str
@@ -321,3 +326,5 @@ class Fact:
     turn: int
     sources: tuple[SourceRef, ...] = field(default=())
     created_at: float = 0.0
+    collection: str = ""
+    score: float = 0.0

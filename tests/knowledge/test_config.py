@@ -8,7 +8,10 @@ from contextual_avatar.knowledge import KnowledgeConfig
 
 def test_defaults() -> None:
     config = KnowledgeConfig()
-    assert config.backend == "sqlite"
+    assert config.backend == "none", "sharing is off by default (docs/knowledge.md says why)"
+    assert 0 < config.min_similarity < 1
+    assert 0 < config.min_key_share <= 1
+    assert config.retention_days > 0
     assert config.batch_size <= config.queue_size
     assert config.password.get_secret_value() == ""
 
@@ -25,6 +28,15 @@ def test_password_is_hidden() -> None:
     config = KnowledgeConfig(backend="neo4j", password="hunter22")  # type: ignore[arg-type]
     assert "hunter22" not in repr(config)
     assert config.password.get_secret_value() == "hunter22"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"min_similarity": 1.5}, {"min_key_share": 0}, {"retention_days": 0}],
+)
+def test_sharing_limits_are_checked(bad: dict[str, float]) -> None:
+    with pytest.raises(ValidationError):
+        KnowledgeConfig(**bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

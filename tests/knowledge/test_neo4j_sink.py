@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -22,11 +22,6 @@ class TestNeo4jGraphSink(KnowledgeGraphSinkContract, SinkExtras):
         # The server is shared by the session (or is a real database): leave it as found.
         await delete_sessions(bolt_target, self.session_prefix)
 
-    @pytest.fixture
-    def sink_factory(self, bolt_target: BoltTarget) -> Callable[..., Neo4jGraphSink]:
-        t = bolt_target
-        return lambda **kw: Neo4jGraphSink(t.uri, t.user, t.password, t.database, **kw)
-
 
 async def test_down_server_raises_store_unavailable_and_data_survives_a_kill(
     own_bolt: BoltServer,
@@ -39,7 +34,7 @@ async def test_down_server_raises_store_unavailable_and_data_survives_a_kill(
         with pytest.raises(StoreUnavailable):
             await sink.write(turn_facts("k", 2))
         with pytest.raises(StoreUnavailable):
-            await sink.related("Depot 1")
+            await sink.related("Depot 1", collection="default")
         own_bolt.start()
         assert len(await sink.get([f.id for f in facts])) == len(facts)
         await sink.write(turn_facts("k", 2))

@@ -21,7 +21,7 @@ def facts(draw: st.DrawFn) -> Fact:
     session, subject, obj = draw(texts), draw(texts), draw(texts)
     turn = draw(st.integers(0, 3))
     return Fact(
-        id=fact_id(at=0.0, session_id=session, turn=turn, subject=subject, predicate="p", obj=obj),
+        id=fact_id(collection="c", key=subject, chunk_id=f"{obj}/{turn}", session=session),
         subject=subject,
         predicate="p",
         object=obj,

@@ -16,6 +16,7 @@ import textwrap
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,10 +160,14 @@ class _Recording:
         await self.inner.write(facts)
         self.written += [f.id for f in facts]
 
-    async def related(
-        self, text: str, limit: int = 10, *, exclude_session: str | None = None
-    ) -> list[Fact]:
-        return await self.inner.related(text, limit, exclude_session=exclude_session)
+    async def related(self, keys: Any, limit: int = 10, **options: Any) -> list[Fact]:
+        return await self.inner.related(keys, limit, **options)
+
+    async def forget(self, session_id: str) -> int:
+        return await self.inner.forget(session_id)
+
+    async def expire(self, before: float) -> int:
+        return await self.inner.expire(before)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from contextual_avatar import Fact, Parts, RouteDecision, Tier
-from contextual_avatar.pipeline import TurnState, TurnTasks, fact_chunk
-from contextual_avatar.types import KNOWLEDGE_DOC_ID, Turn
+from contextual_avatar import Parts, RouteDecision, Tier
+from contextual_avatar.pipeline import TurnState, TurnTasks
+from contextual_avatar.types import Turn
+
+from .conftest import HashEmbedder
 
 
 async def ready(make_built, guide_txt, **config):
@@ -18,8 +21,8 @@ async def ready(make_built, guide_txt, **config):
 
 
 async def routed(make_built, guide_txt):
-    """A ready engine's stages and a turn taken up to the answer stage."""
-    built = await ready(make_built, guide_txt)
+    """A ready engine's stages and a turn taken up to the answer stage (sharing on)."""
+    built = await ready(make_built, guide_txt, knowledge={"backend": "sqlite"})
     turn = TurnState("s", "What do tickets cost for adults?")
     for stage in (built.pipeline.understand, built.pipeline.recall, built.pipeline.route):
         await stage(turn)
@@ -104,22 +107,86 @@ async def test_route_names_the_model_when_the_router_only_picks_a_tier(make_buil
     assert turn.route.model == "extractive"
 
 
-async def test_enrich_reads_other_sessions_facts_and_attach_appends_them(make_built):
-    built = make_built()
-    sink = built.parts.sink
-    assert sink is not None
-    fact = Fact("f1", "lighthouse", "has", "120 steps", "other", 1, created_at=1.0)
-    await sink.write([fact])
-    turn = TurnState("s", "How many steps does the lighthouse have?")
-    await built.pipeline.enrich(turn)
-    assert [f.id for f in turn.facts] == ["f1"]
-    built.pipeline.enrich.attach(turn)
-    assert turn.context[-1].chunk.doc_id == KNOWLEDGE_DOC_ID
-    assert turn.context[-1] == fact_chunk(fact)
-    mine = TurnState("other", "How many steps does the lighthouse have?")
+async def test_enrich_fits_chunks_other_sessions_found_inside_the_budget(make_built, guide_txt):
+    from contextual_avatar.ingest import count_tokens
+    from contextual_avatar.knowledge import feature_keys
+    from contextual_avatar.testing._contract_knowledge import vote
+
+    budget = 70
+    small = {"chunk_tokens": 24, "overlap_tokens": 0}
+    built = await ready(
+        make_built,
+        guide_txt,
+        chunking=small,
+        retrieval={"context_tokens": budget, "top_k": 1},
+        knowledge={"backend": "sqlite", "min_similarity": -1.0, "context_tokens": 40},
+    )
+    question = "What do tickets cost for adults?"
+    own = TurnState("s", question)
+    for stage in (built.pipeline.understand, built.pipeline.recall, built.pipeline.assemble):
+        await stage(own)
+    steps = next(
+        c for c in built.corpus.current.search([question], own.vectors, 50) if "120" in c.chunk.text
+    )
+    assert steps.chunk.id not in {c.chunk.id for c in own.context}
+    keys = feature_keys(built.knowledge.terms(question, "default"), "default")
+    assert keys, "the question has document terms"
+    await built.parts.sink.write(
+        [
+            vote("other", k, steps.chunk.id, collection="default", created_at=time.time())
+            for k in keys
+        ]
+    )
+
+    await built.pipeline.enrich(own)
+    assert [f.object for f in own.facts] == [steps.chunk.id]
+    assert own.facts[0].session_id == ""
+    built.pipeline.enrich.attach(own)
+    ids = [c.chunk.id for c in own.context]
+    assert steps.chunk.id in ids, "the shared chunk is used"
+    assert "9 euros" in own.context[0].chunk.text, "the turn's own best chunk stays first"
+    assert sum(count_tokens(c.chunk.text) for c in own.context) <= budget
+
+    mine = TurnState("other", question)
     await built.pipeline.enrich(mine)
-    assert mine.facts == [], "a session is not shown its own facts"
-    await sink.close()
+    assert mine.facts == [], "a session is not shown what it taught itself"
+    elsewhere = TurnState("s2", question, collection="other")
+    await built.pipeline.enrich(elsewhere)
+    assert elsewhere.facts == [], "knowledge stays in its collection"
+    await built.parts.sink.close()
+
+
+async def test_enrich_drops_shared_chunks_below_the_relevance_floor(make_built, guide_txt):
+    from contextual_avatar.knowledge import feature_keys
+    from contextual_avatar.testing._contract_knowledge import vote
+
+    built = await ready(
+        make_built,
+        guide_txt,
+        chunking={"chunk_tokens": 24, "overlap_tokens": 0},
+        retrieval={"top_k": 1},
+        knowledge={"backend": "sqlite", "min_similarity": 0.99},
+    )
+    question = "What do tickets cost for adults?"
+    turn = TurnState("s", question)
+    for stage in (built.pipeline.understand, built.pipeline.recall, built.pipeline.assemble):
+        await stage(turn)
+    before = list(turn.context)
+    other = next(
+        c
+        for c in built.corpus.current.search([question], turn.vectors, 50)
+        if c.chunk.id not in {x.chunk.id for x in before}
+    )
+    keys = feature_keys(built.knowledge.terms(question, "default"), "default")
+    await built.parts.sink.write(
+        [vote("o", k, other.chunk.id, collection="default", created_at=time.time()) for k in keys]
+    )
+    await built.pipeline.enrich(turn)
+    assert turn.facts
+    built.pipeline.enrich.attach(turn)
+    assert turn.context == before
+    assert turn.facts == []
+    await built.parts.sink.close()
 
 
 async def test_answer_streams_deltas_then_keeps_the_reply(make_built, guide_txt):
@@ -158,7 +225,7 @@ async def test_a_failed_turn_leaves_no_enrich_task_running(make_built, guide_txt
         async def write(self, facts):
             return None
 
-        async def related(self, text, limit=10, *, exclude_session=None):
+        async def related(self, keys, limit=10, **options):
             started.set()
             try:
                 await asyncio.sleep(30)
@@ -170,16 +237,20 @@ async def test_a_failed_turn_leaves_no_enrich_task_running(make_built, guide_txt
         async def close(self):
             return None
 
-    class Broken:
+    class Broken(HashEmbedder):
+        down = False
+
         def embed(self, texts):
-            raise ValueError("embedder down")
+            if self.down:
+                raise ValueError("embedder down")
+            return super().embed(texts)
 
-        dim = 64
-        name = "hash-test-64"
-
+    embedder = Broken()
     built = make_built(
-        Parts(sink=SlowSink(), embedder=Broken()), knowledge={"related_timeout_s": 60}
+        Parts(sink=SlowSink(), embedder=embedder), knowledge={"related_timeout_s": 60}
     )
+    await built.indexer.ingest(guide_txt)  # the question has document terms to look up
+    embedder.down = True
     with pytest.raises(ValueError, match="embedder down"):
         async for _ in built.pipeline.run("s", "How much are tickets?"):
             pass

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from contextual_avatar.knowledge import BackgroundWriter, Neo4jGraphSink, extract_facts
+from contextual_avatar.knowledge import BackgroundWriter, Neo4jGraphSink
 from contextual_avatar.testing import BoltServer
 from contextual_avatar.types import Fact
 
-from ..knowledge.helpers import HOSTILE, make_answer, turn_facts
+from ..knowledge.helpers import HOSTILE, hostile_facts, turn_facts
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +42,7 @@ def bolt(tmp_path: Path) -> Iterator[BoltServer]:
 
 def _hostile_turn(session: str, turn: int) -> list[Fact]:
     """A turn whose question and answer name hostile entities."""
-    name = HOSTILE[turn % len(HOSTILE)] or "Nobody"
-    q = f"Who is {name} in turn {turn}?"
-    a = f"{name} met Ada Lovelace at Depot {turn}; {name} holds {turn} tonnes."
-    return extract_facts(
-        session_id=session, turn=turn, question=q, answer=make_answer(q, a), now=float(turn)
-    )
+    return hostile_facts(session, turn, HOSTILE[turn % len(HOSTILE)])
 
 
 async def test_graph_server_killed_mid_run_loses_and_duplicates_nothing(

@@ -66,8 +66,7 @@ async def test_empty_context_says_so(responder):
 
 async def test_a_full_sentence_cache_never_loses_vectors_it_needs(embedder):
     # Regression: inserting misses evicted hits the same call was about to read.
-    small = ExtractiveResponder(embedder.embed, count_tokens=count_tokens)
-    small._sentence_vectors = type(small._sentence_vectors)(maxsize=2)
+    small = ExtractiveResponder(embedder.embed, count_tokens=count_tokens, cache_chunks=1)
     ctx = timed_context()
     for _ in range(3):
         reply = await small.respond("What is the name of the guide?", context=ctx, history=[])

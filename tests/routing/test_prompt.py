@@ -108,3 +108,55 @@ def test_timed_sources_show_their_range():
     )
     p = packer().pack("When?", context=[timed], history=[])
     assert "[1] (talk.vtt 00:07-00:11)" in p.messages[0]["content"]
+
+
+def test_append_only_history_keeps_the_previous_prompt_as_a_prefix():
+    """Within a window step each prompt is the last one plus a turn: a reusable prefix."""
+    p = packer(history_turns=2, append_only_history=True)
+    history: list[Turn] = []
+    previous = None
+    extends = []
+    for i in range(9):
+        packed = p.pack(f"question {i}?", context=HARBOUR, history=history)
+        if previous is not None:
+            head = previous.messages[:-1]
+            extends.append(packed.messages[: len(head)] == head)
+        assert packed.messages[0] == p.pack("x", context=HARBOUR).messages[0]  # stable system
+        previous = packed
+        history.append(Turn(f"question {i}?", f"answer {i}."))
+    # The window jumps every 2 turns (at 4, 6, 8 turns of history); otherwise it extends.
+    assert extends == [True, True, True, False, True, False, True, False]
+
+
+def test_sliding_history_changes_the_prefix_every_turn_once_full():
+    p = packer(history_turns=2)
+    history = [Turn(f"q{i}", f"a{i}") for i in range(3)]
+    a = p.pack("next", context=HARBOUR, history=history[:2])
+    b = p.pack("next", context=HARBOUR, history=history)
+    assert a.messages[1] != b.messages[1]  # the oldest turn slid out
+
+
+@given(st.integers(0, 40), st.integers(1, 6))
+def test_append_only_window_sends_between_n_and_2n_turns(n, size):
+    history = [Turn(f"q{i}", f"a{i}") for i in range(n)]
+    packed = packer(history_turns=size, append_only_history=True).pack("q", context=HARBOUR,
+                                                                       history=history)  # fmt: skip
+    sent = (len(packed.messages) - 2) // 2
+    assert sent == n if n <= size else size <= sent < 2 * size
+    if sent:
+        first = packed.messages[1]["content"]
+        assert int(first[1:]) % size == 0 or n <= size  # the window starts on a step
+
+
+def test_cache_marks_end_the_system_and_the_last_turn():
+    from contextual_avatar.routing._prompt import with_cache_marks
+
+    p = packer().pack("q", context=HARBOUR, history=[Turn("a", "b"), Turn("c", "d")])
+    assert p.cache_marks == (0, 4)
+    marked = with_cache_marks(p.messages, p.cache_marks)
+    assert marked[0]["content"] == [
+        {"type": "text", "text": p.messages[0]["content"], "cache_control": {"type": "ephemeral"}}
+    ]
+    assert marked[4]["content"][0]["cache_control"] == {"type": "ephemeral"}  # type: ignore[index]
+    assert marked[-1] == p.messages[-1]  # the question is never marked
+    assert packer().pack("q", context=HARBOUR).cache_marks == (0,)

@@ -127,6 +127,8 @@ class ChunkCache:
         *,
         terms: Sequence[str] = (),
         focus: Mapping[str, float] | None = None,
+        source: ChunkSource | None = None,
+        validate: bool = False,
     ) -> tuple[list[ScoredChunk], CacheDecision]:
         """Score the session's chunks against ``query`` and decide hit or miss.
 
@@ -137,6 +139,11 @@ class ChunkCache:
             terms: The question's index terms (from the same analyser as the cache's);
                 empty disables the lexical condition and ranking term.
             focus: Document id to the conversation's focus weight (0-1), for ranking.
+            source: The index version this turn uses (default: the cache's source), for
+                neighbours and validation.
+            validate: Serve only cached chunks ``source`` still holds, as it holds them
+                now: a removed document's chunks are never served from a cache, and
+                citations name the current file. One lookup by id per cached chunk.
 
         Returns:
             The cached chunks, best first (``ScoredChunk.score`` is the cosine), and the
@@ -145,7 +152,14 @@ class ChunkCache:
         if not self.enabled:
             self._misses += 1
             return [], CacheDecision(False, 0.0, self.threshold, "cache disabled")
+        source = source or self._source
         entries = await self.store.entries(session)
+        if validate and entries and source is not None:
+            entries = _still_indexed(entries, source)
+            if not entries:
+                self._misses += 1
+                reason = "the cached chunks are no longer indexed"
+                return [], CacheDecision(False, 0.0, self.threshold, reason)
         if not entries:
             self._misses += 1
             return [], CacheDecision(False, 0.0, self.threshold, "session cache is empty")
@@ -173,7 +187,8 @@ class ChunkCache:
             self._hits += 1
             await self.store.touch(session, [ranked[0].chunk.id])
             if self.prefetch:
-                await self._prefetch_next(session, ranked[0].chunk, {e.chunk.id for e in entries})
+                cached = {e.chunk.id for e in entries}
+                await self._prefetch_next(session, ranked[0].chunk, cached, source)
             reason = f"best cached chunk scores {best:.3f} >= {self.threshold:.3f}"
             if self.max_missing is not None and wanted:
                 reason += f", {missing} question term(s) not cached <= {self.max_missing}"
@@ -185,23 +200,18 @@ class ChunkCache:
             reason = f"{missing} question term(s) not in any cached chunk > {self.max_missing}"
         return ranked, CacheDecision(False, best, self.threshold, reason)
 
-    async def _prefetch_next(self, session: str, best: Chunk, cached: set[str]) -> None:
+    async def _prefetch_next(
+        self, session: str, best: Chunk, cached: set[str], source: ChunkSource | None
+    ) -> None:
         """Admit the chunk after ``best`` (the conversation's next stop) if it exists."""
-        if self._source is None:
+        if source is None:
             return
         after = chunk_id(best.doc_id, best.ordinal + 1)
         if after in cached:
             return
-        found = self._fetch([after])
+        found = _fetch([after], source)
         if found:
             await self.store.admit(session, found)
-
-    def _fetch(self, chunk_ids: Sequence[str]) -> list[CacheEntry]:
-        """Entries for the ids the source holds (none without a source)."""
-        if self._source is None:
-            return []
-        chunks, vectors = self._source.lookup(chunk_ids)
-        return [CacheEntry(c, vectors[i]) for i, c in enumerate(chunks)]
 
     def _chunk_terms(self, entry: CacheEntry) -> frozenset[str]:
         """A cached chunk's terms, memoised by id (chunks are immutable once indexed)."""
@@ -213,7 +223,12 @@ class ChunkCache:
         return found
 
     async def admit(
-        self, session: str, chunks: Sequence[ScoredChunk], vectors: npt.NDArray[np.float32]
+        self,
+        session: str,
+        chunks: Sequence[ScoredChunk],
+        vectors: npt.NDArray[np.float32],
+        *,
+        source: ChunkSource | None = None,
     ) -> list[str]:
         """Admit search results, least relevant first so the best ends up most recent.
 
@@ -221,6 +236,8 @@ class ChunkCache:
             session: The session.
             chunks: Search results, best first.
             vectors: Their vectors, one row per chunk.
+            source: The index version the results came from (default: the cache's
+                source), for ``"document"`` admission's neighbours.
 
         Returns:
             Ids of evicted chunks.
@@ -229,24 +246,38 @@ class ChunkCache:
             return []
         entries = [CacheEntry(sc.chunk, vectors[i]) for i, sc in enumerate(chunks)]
         if self.admission == "document":
-            entries = self._document_entries(entries)
+            entries = self._document_entries(entries, source or self._source)
         return await self.store.admit(session, entries[::-1])
 
-    def _document_entries(self, results: list[CacheEntry]) -> list[CacheEntry]:
+    def _document_entries(
+        self, results: list[CacheEntry], source: ChunkSource | None
+    ) -> list[CacheEntry]:
         """The best result, its document's other results, then its neighbours."""
         best = results[0].chunk
         chosen = {e.chunk.id: e for e in results if e.chunk.doc_id == best.doc_id}
-        if self._source is not None and self.neighbours > 0:
+        if source is not None and self.neighbours > 0:
             ids = []
             for d in range(1, self.neighbours + 1):
                 ids.append(chunk_id(best.doc_id, best.ordinal + d))
                 if best.ordinal >= d:  # no chunk before the first
                     ids.append(chunk_id(best.doc_id, best.ordinal - d))
             wanted = [i for i in ids if i not in chosen]
-            for entry in self._fetch(wanted):
+            for entry in _fetch(wanted, source):
                 chosen.setdefault(entry.chunk.id, entry)
         return list(chosen.values())[: self.store.capacity]
 
     def stats(self) -> CacheStats:
         """Counters since this cache was created."""
         return CacheStats(self._hits, self._misses)
+
+
+def _fetch(chunk_ids: Sequence[str], source: ChunkSource) -> list[CacheEntry]:
+    """Entries for the ids ``source`` holds, in order."""
+    chunks, vectors = source.lookup(chunk_ids)
+    return [CacheEntry(c, vectors[i]) for i, c in enumerate(chunks)]
+
+
+def _still_indexed(entries: Sequence[CacheEntry], source: ChunkSource) -> list[CacheEntry]:
+    """The entries ``source`` still holds, each as ``source`` holds it now."""
+    fresh = {e.chunk.id: e for e in _fetch([e.chunk.id for e in entries], source)}
+    return [fresh[e.chunk.id] for e in entries if e.chunk.id in fresh]

@@ -54,7 +54,10 @@ class CacheConfig(BaseModel):
             (``admission="document"``).
         lfu_decay_every: Events between halvings of LFU counts.
         store: ``"memory"`` (in process) or ``"redis"`` (shared by processes).
-        redis_url: Redis server for ``store="redis"``.
+        redis_url: Redis server for ``store="redis"`` (with ``redis_cluster``, any node
+            of the cluster).
+        redis_cluster: ``redis_url`` is a Redis Cluster node: sessions and histories use
+            redis-py's cluster client (each session's keys share one hash slot).
         key_prefix: Namespace of every Redis key.
         max_sessions: Sessions kept in process before the least recently used is dropped.
         session_ttl_s: Idle seconds after which a session's cache and history are dropped.
@@ -78,6 +81,7 @@ class CacheConfig(BaseModel):
     lfu_decay_every: int = Field(default=16, ge=1)
     store: Literal["memory", "redis"] = "memory"
     redis_url: str = DEFAULT_REDIS_URL
+    redis_cluster: bool = False
     key_prefix: str = DEFAULT_KEY_PREFIX
     max_sessions: int = Field(default=10_000, ge=1)
     session_ttl_s: float = Field(default=3600.0, gt=0)

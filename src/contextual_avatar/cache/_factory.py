@@ -73,6 +73,7 @@ def build_store(config: CacheConfig, *, policy: PolicyFactory | None = None) -> 
             url=config.redis_url,
             prefix=config.key_prefix,
             ttl_s=config.session_ttl_s,
+            cluster=config.redis_cluster,
         )
         if config.fallback:
             return FallbackChunkStore(redis, memory, retry_after_s=config.fallback_retry_s)
@@ -93,6 +94,7 @@ def build_history(config: CacheConfig) -> History:
             prefix=config.key_prefix,
             max_turns=config.history_turns,
             ttl_s=config.session_ttl_s,
+            cluster=config.redis_cluster,
         )
         if config.fallback:
             return FallbackHistory(

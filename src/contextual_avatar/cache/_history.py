@@ -20,7 +20,7 @@ from contextual_avatar.cache._redis import connect, redis_call
 from contextual_avatar.types import Turn
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from contextual_avatar.cache._redis import RedisClient
 
 __all__ = ["History", "MemoryHistory", "RedisHistory"]
 
@@ -130,24 +130,27 @@ class RedisHistory:
         self,
         *,
         url: str | None = None,
-        client: Redis | None = None,
+        client: RedisClient | None = None,
         prefix: str = "ca:cache",
         max_turns: int = 8,
         ttl_s: float = 3600.0,
+        cluster: bool = False,
     ) -> None:
         """Create the history (no I/O until first use).
 
         Args:
             url: Redis URL, used when ``client`` is not given.
-            client: An existing ``redis.asyncio.Redis`` (left open by :meth:`aclose`).
+            client: An existing ``redis.asyncio.Redis`` or ``RedisCluster`` (left open by
+                :meth:`aclose`).
             prefix: Namespace of every key.
             max_turns: Turns kept per session.
             ttl_s: Idle seconds before a session is forgotten.
+            cluster: ``url`` is a Redis Cluster node (ignored with ``client``).
         """
         if client is None and url is None:
             raise ValueError("give url or client")
         self._owns = client is None
-        self._client: Redis = client if client is not None else connect(url or "")
+        self._client = client if client is not None else connect(url or "", cluster=cluster)
         self._prefix = prefix
         self._max_turns = max_turns
         self._ttl_ms = max(1, int(ttl_s * 1000))

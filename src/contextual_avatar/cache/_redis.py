@@ -14,13 +14,20 @@ survive the JSON round trip is refused when the store is built
 (:class:`~contextual_avatar.errors.ConfigError`).
 
 Redis errors become :class:`~contextual_avatar.errors.StoreUnavailable`.
+
+On a Redis Cluster (``connect(url, cluster=True)``, redis-py's ``RedisCluster``) nothing
+changes but the client: every key of a session carries the session's ``{hash tag}``
+(``_keys.py``), so each script's keys share one slot. The cluster client follows MOVED
+and ASK redirects and retries ``CLUSTERDOWN``, ``TRYAGAIN`` and lost connections with a
+bounded exponential backoff (about 9 s in all), which covers a replica taking over from
+a dead primary (about 2-3 s with a 1 s ``cluster-node-timeout``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import numpy as np
 
@@ -32,6 +39,10 @@ from contextual_avatar.errors import MissingDependencyError, StoreUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
+
+    #: A single server's client or a cluster's: the stores use what both offer.
+    RedisClient = Redis | RedisCluster
 
 __all__ = ["MAX_RETRIES", "RedisChunkStore", "connect", "redis_call"]
 
@@ -44,6 +55,14 @@ CONNECT_TIMEOUT_S = 2.0
 # sessions asking at once, calls must queue for a connection instead (up to the timeout).
 MAX_CONNECTIONS = 64
 POOL_TIMEOUT_S = 5.0
+# Cluster: retries of a command that met a failover (CLUSTERDOWN, TRYAGAIN, a dead
+# primary's refused connection), spaced 50 ms, 100 ms, ... up to 500 ms: about 9 s in
+# all, past a replica's promotion; then the call fails with StoreUnavailable.
+CLUSTER_RETRIES = 20
+CLUSTER_BACKOFF_BASE_S = 0.05
+CLUSTER_BACKOFF_CAP_S = 0.5
+# Per node, as the cluster client does not queue for a connection.
+CLUSTER_MAX_CONNECTIONS = 256
 
 # KEYS[1] entries hash, KEYS[2] meta hash.
 # ARGV[1] expected version, ARGV[2] TTL in ms, ARGV[3] new policy state (JSON),
@@ -67,8 +86,18 @@ return 1
 """
 
 
-def connect(url: str) -> Redis:
+@overload
+def connect(url: str) -> Redis: ...
+@overload
+def connect(url: str, *, cluster: Literal[False]) -> Redis: ...
+@overload
+def connect(url: str, *, cluster: bool) -> RedisClient: ...
+def connect(url: str, *, cluster: bool = False) -> RedisClient:
     """An asyncio Redis client for ``url`` (the ``redis`` extra must be installed).
+
+    Args:
+        url: A server's URL; with ``cluster``, any node's (the others are discovered).
+        cluster: Speak the Redis Cluster protocol (``RedisCluster``).
 
     Raises:
         MissingDependencyError: ``redis`` is not installed.
@@ -77,6 +106,8 @@ def connect(url: str) -> Redis:
         from redis.asyncio import BlockingConnectionPool, Redis
     except ImportError as exc:
         raise MissingDependencyError("the Redis cache store", "redis", "redis") from exc
+    if cluster:
+        return _connect_cluster(url)
     pool = BlockingConnectionPool.from_url(
         url,
         decode_responses=False,
@@ -89,13 +120,33 @@ def connect(url: str) -> Redis:
     return client
 
 
+def _connect_cluster(url: str) -> RedisCluster:
+    from redis.asyncio.cluster import RedisCluster
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    retry = Retry(
+        ExponentialBackoff(cap=CLUSTER_BACKOFF_CAP_S, base=CLUSTER_BACKOFF_BASE_S),
+        CLUSTER_RETRIES,
+    )
+    client: RedisCluster = RedisCluster.from_url(
+        url,
+        decode_responses=False,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        max_connections=CLUSTER_MAX_CONNECTIONS,
+        retry=retry,
+    )
+    return client
+
+
 async def redis_call(what: str, call: Callable[[], Awaitable[T]]) -> T:
     """Run ``call`` translating Redis errors into :class:`StoreUnavailable`."""
-    from redis.exceptions import RedisError
+    from redis.exceptions import RedisClusterException, RedisError
 
     try:
         return await call()
-    except RedisError as exc:
+    except (RedisError, RedisClusterException) as exc:
         raise StoreUnavailable(f"Redis {what} failed: {exc}") from exc
     except OSError as exc:
         raise StoreUnavailable(f"Redis {what} failed: {exc}") from exc
@@ -117,9 +168,10 @@ class RedisChunkStore(BaseChunkStore[bytes | str]):
         capacity: int,
         policy_factory: PolicyFactory,
         url: str | None = None,
-        client: Redis | None = None,
+        client: RedisClient | None = None,
         prefix: str = "ca:cache",
         ttl_s: float = 3600.0,
+        cluster: bool = False,
     ) -> None:
         """Create the store (no I/O until first use).
 
@@ -128,9 +180,11 @@ class RedisChunkStore(BaseChunkStore[bytes | str]):
             policy_factory: Makes an empty policy; its :meth:`~EvictionPolicy.load`
                 restores a session's state.
             url: Redis URL, used when ``client`` is not given.
-            client: An existing ``redis.asyncio.Redis`` (``decode_responses=False``).
+            client: An existing ``redis.asyncio.Redis`` or ``RedisCluster``
+                (``decode_responses=False``).
             prefix: Namespace of every key.
             ttl_s: Idle seconds before a session expires.
+            cluster: ``url`` is a Redis Cluster node (ignored with ``client``).
 
         Raises:
             ConfigError: The policy's :meth:`~EvictionPolicy.state` does not carry all
@@ -140,7 +194,7 @@ class RedisChunkStore(BaseChunkStore[bytes | str]):
             raise ValueError("give url or client")
         super().__init__(capacity=capacity, policy_factory=policy_factory)
         self._owns = client is None
-        self._client: Redis = client if client is not None else connect(url or "")
+        self._client = client if client is not None else connect(url or "", cluster=cluster)
         self._prefix = prefix
         self._ttl_ms = max(1, int(ttl_s * 1000))
         self._script = self._client.register_script(COMMIT_SCRIPT)

@@ -1,33 +1,29 @@
-"""Shared knowledge: facts learned in each turn, written in the background to a graph.
+"""Shared knowledge: which document chunks answered which kind of question, per collection.
 
-Every turn's facts (who asked what, the answer, its sources, the entities involved) are
-extracted offline (:func:`extract_facts`), handed to a :class:`BackgroundWriter` that costs the
-ask path microseconds and loses nothing (durable outbox, retries, idempotent replays), and
-stored in a :class:`KnowledgeGraphSink`: an embedded SQLite file (:class:`SQLiteGraphSink`) or a
-Neo4j server over Bolt (:class:`Neo4jGraphSink`). Avatars sharing one graph see each other's
-facts through ``related(question)``.
+A turn whose answer is grounded in its sources teaches other avatars a retrieval prior
+(:func:`extract_facts`): hashed salient document terms of the question point at the chunks
+that supported the answer. Nothing a caller typed and no session id is ever served to
+another session. Facts go through a :class:`BackgroundWriter` (durable outbox, retries,
+idempotent replays) to a :class:`KnowledgeGraphSink`: an embedded SQLite file
+(:class:`SQLiteGraphSink`) or a Neo4j server over Bolt (:class:`Neo4jGraphSink`).
 """
 
 from __future__ import annotations
 
 from contextual_avatar.knowledge._config import KnowledgeBackend, KnowledgeConfig
 from contextual_avatar.knowledge._extract import (
-    ANSWERED,
-    ASKED,
-    MENTIONS,
-    RELATED_TO,
-    RELIED_ON,
-    entity_key,
-    extract_entities,
+    ANSWERED_BY,
+    SHARED_PREDICATES,
     extract_facts,
-    fact_entries,
     fact_id,
-    index_terms,
+    feature_keys,
+    session_key,
+    supporting_chunks,
 )
 from contextual_avatar.knowledge._factory import open_sink
 from contextual_avatar.knowledge._neo4j import Neo4jGraphSink
 from contextual_avatar.knowledge._outbox import Outbox
-from contextual_avatar.knowledge._sink import KnowledgeGraphSink, format_fact, pack_facts
+from contextual_avatar.knowledge._sink import DEFAULT_COLLECTION, KnowledgeGraphSink, query_keys
 from contextual_avatar.knowledge._sqlite import SQLiteGraphSink
 from contextual_avatar.knowledge._writer import (
     BackgroundWriter,
@@ -37,11 +33,9 @@ from contextual_avatar.knowledge._writer import (
 )
 
 __all__ = [
-    "ANSWERED",
-    "ASKED",
-    "MENTIONS",
-    "RELATED_TO",
-    "RELIED_ON",
+    "ANSWERED_BY",
+    "DEFAULT_COLLECTION",
+    "SHARED_PREDICATES",
     "BackgroundWriter",
     "KnowledgeBackend",
     "KnowledgeConfig",
@@ -52,13 +46,11 @@ __all__ = [
     "WriterClosedError",
     "WriterStats",
     "backoff_delay",
-    "entity_key",
-    "extract_entities",
     "extract_facts",
-    "fact_entries",
     "fact_id",
-    "format_fact",
-    "index_terms",
+    "feature_keys",
     "open_sink",
-    "pack_facts",
+    "query_keys",
+    "session_key",
+    "supporting_chunks",
 ]

@@ -16,10 +16,13 @@ __all__ = [
     "DEFAULT_CLOSE_TIMEOUT_S",
     "DEFAULT_CONNECT_TIMEOUT_S",
     "DEFAULT_CONTEXT_TOKENS",
+    "DEFAULT_MIN_KEY_SHARE",
+    "DEFAULT_MIN_SIMILARITY",
     "DEFAULT_NEO4J_URI",
     "DEFAULT_NEO4J_USER",
     "DEFAULT_QUEUE_SIZE",
     "DEFAULT_RELATED_LIMIT",
+    "DEFAULT_RETENTION_DAYS",
     "DEFAULT_RETRY_INITIAL_S",
     "DEFAULT_RETRY_MAX_S",
     "DEFAULT_RETRY_MULTIPLIER",
@@ -39,7 +42,10 @@ DEFAULT_RETRY_MULTIPLIER = 2.0
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_CLOSE_TIMEOUT_S = 10.0
 DEFAULT_RELATED_LIMIT = 10
-DEFAULT_CONTEXT_TOKENS = 300
+DEFAULT_CONTEXT_TOKENS = 120
+DEFAULT_MIN_SIMILARITY = 0.4
+DEFAULT_MIN_KEY_SHARE = 0.5
+DEFAULT_RETENTION_DAYS = 30.0
 
 _BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 
@@ -48,8 +54,9 @@ class KnowledgeConfig(BaseModel):
     """Where shared knowledge is stored and how the background writer behaves.
 
     Parameters:
-        backend: ``"sqlite"`` (embedded file, the default), ``"neo4j"`` (a Bolt server) or
-            ``"none"`` (knowledge is neither written nor read).
+        backend: ``"none"`` (the default: knowledge is neither written nor read; measured
+            on CoQA, sharing did not improve recall or answers, see ``docs/knowledge.md``),
+            ``"sqlite"`` (an embedded file) or ``"neo4j"`` (a Bolt server).
         path: The SQLite file; ``None`` lets the engine put ``knowledge.sqlite3`` in its
             data directory. Two processes given one file share one graph.
         outbox_dir: Directory of the writer's durable outbox; ``None`` lets the engine use
@@ -67,15 +74,23 @@ class KnowledgeConfig(BaseModel):
         connect_timeout_s: Neo4j connection timeout, and its managed-transaction retry time.
         close_timeout_s: How long closing the writer keeps trying to deliver before it
             leaves the rest in the outbox for the next start.
-        related_limit: Facts fetched per question by ``related()``.
-        context_tokens: Token budget for related facts in the answer's context.
+        related_limit: Chunks fetched per question by ``related()``.
+        context_tokens: The most tokens of the turn's context budget that chunks other
+            sessions found may take (they are fitted inside the budget, never added to it).
+        min_similarity: Relevance floor: a shared chunk is used only when its cosine
+            similarity to the question is at least this.
+        min_key_share: A shared chunk must have answered questions on at least this share
+            of the asking question's keys (its document terms), so one common word is not
+            enough.
+        retention_days: Facts older than this are neither served nor kept (deleted at
+            most hourly as turns are recorded, and by ``flush``).
         related_timeout_s: How long an ask waits for ``related()``; a slower graph is
             skipped for that turn (the answer comes from the documents alone).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    backend: KnowledgeBackend = "sqlite"
+    backend: KnowledgeBackend = "none"
     path: Path | None = None
     outbox_dir: Path | None = None
     uri: str = DEFAULT_NEO4J_URI
@@ -91,6 +106,9 @@ class KnowledgeConfig(BaseModel):
     close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S
     related_limit: int = DEFAULT_RELATED_LIMIT
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    min_similarity: float = Field(default=DEFAULT_MIN_SIMILARITY, ge=-1.0, le=1.0)
+    min_key_share: float = Field(default=DEFAULT_MIN_KEY_SHARE, gt=0, le=1.0)
+    retention_days: float = Field(default=DEFAULT_RETENTION_DAYS, gt=0)
     related_timeout_s: float = 0.3
 
     @field_validator("uri")

@@ -1,312 +1,189 @@
-"""Offline fact extraction: what one conversational turn teaches, with provenance.
+"""What one turn teaches other avatars: a grounded retrieval prior, never the caller's words.
 
-:func:`extract_facts` needs no model and no key. From a turn it records who asked what
-(``asked``), the answer and the sources it cited (``answered``), the chunks it relied on
-(``relied_on``), the entities the question, answer and context mention (``mentions``), and
-entities that occur in one sentence of the answer (``related_to``). Entities are capitalised
-phrases ("Eiffel Tower", "Jean de La Fontaine"), numbers with units or currency ("330 m",
-"$30", "12%") and years. Everything is deterministic: the same turn always yields the same
-facts with the same ids, so a replayed write has one effect.
+Callers do not trust each other, so a turn shares only this: *which document chunks
+answered a question on these document terms*. Each fact says "chunk ``c`` of the
+collection answered a question whose salient document terms hash to ``k``":
 
-:func:`index_terms` gives the lookup keys (entity keys and content words) that both sinks
-index, so ``related()`` ranks alike on SQLite and Neo4j.
+* the subject is a salted hash of one salient document term of the question (the engine
+  passes only terms the indexed documents contain); the question's text is not stored;
+* the object is the id of a chunk of an indexed document, so what another avatar
+  receives is the document's own text, fetched from the index;
+* the session is stored only as a one-way hash, so :meth:`forget` can delete its facts,
+  and stores never return it;
+* a turn teaches only when its answer is *grounded*: every sentence of the answer is
+  supported by one context chunk (:func:`supporting_chunks`), and only those supporting
+  chunks are shared. An answer the sources do not support teaches nothing.
+
+Everything is deterministic: the same turn yields the same facts with the same ids, and one
+session repeating a question thousands of times still casts one vote per (term, chunk).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 
-from contextual_avatar._text import FACT_STOP_WORDS, split_sentences
-from contextual_avatar.types import Answer, Fact, SourceRef, merge_refs
+from contextual_avatar._text import split_sentences
+from contextual_avatar._text import terms as text_terms
+from contextual_avatar.types import Answer, Fact, ScoredChunk
 
 __all__ = [
-    "ANSWERED",
-    "ASKED",
-    "DEFAULT_MAX_KEY_DF",
-    "DEFAULT_MAX_QUERY_KEYS",
-    "MENTIONS",
-    "RELATED_TO",
-    "RELIED_ON",
-    "entity_key",
-    "extract_entities",
+    "ANSWERED_BY",
+    "MAX_CHUNKS_PER_TURN",
+    "MAX_KEYS",
+    "SHARED_PREDICATES",
     "extract_facts",
-    "fact_entries",
     "fact_id",
-    "index_entries",
-    "index_terms",
+    "feature_keys",
+    "session_key",
+    "supporting_chunks",
 ]
 
-ASKED = "asked"
-ANSWERED = "answered"
-RELIED_ON = "relied_on"
-MENTIONS = "mentions"
-RELATED_TO = "related_to"
+#: The one relation shared between sessions: a question kind was answered by a chunk.
+ANSWERED_BY = "answered_by"
+#: Predicates a sink serves; facts of any other kind (older releases) are never returned.
+SHARED_PREDICATES = (ANSWERED_BY,)
+#: At most this many keys per question (the rarest document terms come first).
+MAX_KEYS = 8
+#: At most this many supporting chunks are shared per turn.
+MAX_CHUNKS_PER_TURN = 3
 
-MAX_ENTITIES_PER_TEXT = 16
-MAX_ENTITIES_PER_CHUNK = 8
-MAX_RELATIONS = 8
-MAX_TERMS = 48
-MIN_WORD_LEN = 3
-#: ``related()`` ignores keys found on more facts than this: they cost a scan and say nothing.
-DEFAULT_MAX_KEY_DF = 1000
-#: ``related()`` uses at most this many of a question's keys, rarest first.
-DEFAULT_MAX_QUERY_KEYS = 8
-
-# Connectors allowed inside a capitalised phrase: "Bank of England", "Jean de La Fontaine".
-_CONNECTORS = frozenset({"of", "de", "da", "del", "der", "van", "von", "du", "la", "le", "the"})
-
-_UNITS = (
-    r"%|percent|per cent|km/h|km|cm|mm|nm|m|kg|mg|g|lb|lbs|oz|t|tons?|tonnes?|ms|s|sec|secs"
-    r"|seconds?|min|mins|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|decades?|centuries"
-    r"|century|kb|mb|gb|tb|kib|mib|gib|tib|hz|khz|mhz|ghz|w|kw|mw|gw|kwh|v|mph|°c|°f|°"
-    r"|dollars?|euros?|pounds?|usd|eur|gbp|people|users|employees|pages?|miles?|feet|foot|ft"
-    r"|inches|inch|in|litres?|liters?|l|ml|metres?|meters?|kilometres?|kilometers?"
-    r"|million|billion|trillion|thousand|hundred"
-)
-_NUMBER_RE = re.compile(
-    rf"(?<![\w.])(?P<cur>[$€£¥]\s?)?(?P<num>\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?"
-    rf"(?:\s?(?P<unit>{_UNITS})(?![\w/]))?",
-    re.IGNORECASE,
-)
-# Not _text.words: lookup keys keep inner apostrophes and hyphens ("don't", "e-mail") and
-# are not stemmed, because the graphs store them; another split would orphan stored keys.
-_WORD_RE = re.compile(r"[^\W_](?:[\w'’\-]*[^\W_])?")
-_YEAR_RE = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
+_KEY_DOMAIN = "contextual-avatar/term/v1"
+_SESSION_DOMAIN = "contextual-avatar/session/v1"
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKER_RE = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # citation markers such as [1] or [1, 2]
 
 
-def entity_key(name: str) -> str:
-    """The stable key of an entity name: Unicode NFKC, case-folded, single-spaced.
-
-    Args:
-        name: An entity name as written.
-
-    Returns:
-        The key that identifies the entity in every store (``"Eiffel  Tower"`` and
-        ``"eiffel tower"`` share one).
-    """
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
-def fact_id(
-    *, session_id: str, turn: int, at: float, subject: str, predicate: str, obj: str
-) -> str:
-    """A content hash naming one fact learned at one turn (32 hex digits).
-
-    The turn's time ``at`` is part of the name because turn numbers are not unique for
-    ever: they start again at 1 when a session's history is lost (idle expiry, a Redis
-    restart, an outage served from process memory), and a later turn with an old number
-    must not merge into the earlier turn's facts. Re-extracting a turn with the same
-    inputs, its time included, yields the same ids.
-    """
-    parts = (session_id, str(turn), repr(float(at)), subject, predicate, obj)
+def _digest(*parts: str, size: int) -> str:
     payload = "\x1f".join(p.replace("\x1f", "\x1f\x1f") for p in parts)
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:size]
 
 
-def _is_capitalised(word: str) -> bool:
-    return word[:1].isupper()
+def session_key(session_id: str) -> str:
+    """The one-way name a store keeps for a session (``"sk:"`` and 32 hex digits).
+
+    Stores never return it; it exists so that ``forget(session_id)`` finds the session's
+    facts again.
+    """
+    return "sk:" + _digest(_SESSION_DOMAIN, session_id, size=32)
 
 
-def _capitalised_phrases(sentence: str) -> list[str]:
-    words = list(_WORD_RE.finditer(sentence))
-    found: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i].group()
-        if not _is_capitalised(word):
-            i += 1
+def feature_keys(terms: Iterable[str], collection: str, *, limit: int = MAX_KEYS) -> list[str]:
+    """Salted, collection-scoped hashes of a question's document terms (24 hex digits each).
+
+    Args:
+        terms: Index terms (see :func:`contextual_avatar._text.terms`), most telling first;
+            the engine passes only salient terms the collection's documents contain.
+        collection: The knowledge base; the same term hashes differently in another one.
+        limit: At most this many keys.
+
+    Returns:
+        Keys in the order of ``terms``, without repeats.
+    """
+    out: dict[str, None] = {}
+    for term in terms:
+        if term:
+            out.setdefault(_digest(_KEY_DOMAIN, collection, term, size=24), None)
+            if len(out) >= limit:
+                break
+    return list(out)
+
+
+def fact_id(*, collection: str, key: str, chunk_id: str, session: str) -> str:
+    """A content hash naming one vote: this session saw this chunk answer this key."""
+    return _digest(collection, key, chunk_id, session, size=32)
+
+
+def _claims(sentence: str) -> tuple[set[str], set[str]]:
+    clean = _MARKER_RE.sub(" ", sentence)
+    return set(text_terms(clean)), set(_NUMBER_RE.findall(clean))
+
+
+def supporting_chunks(text: str, context: Sequence[ScoredChunk]) -> list[ScoredChunk] | None:
+    """The context chunks that support an answer, or ``None`` if any claim is unsupported.
+
+    A sentence is supported by a chunk when every content term of the sentence (stemmed,
+    stop words aside) occurs in the chunk and every number in it occurs in the chunk's
+    text. A claim such as "tickets are free" survives only if the source says so.
+
+    Args:
+        text: The answer.
+        context: The chunks the answer was given.
+
+    Returns:
+        Supporting chunks in context order (each sentence credits its first supporter);
+        ``None`` when the answer is empty or one of its sentences has no supporter.
+    """
+    sentences = [text[a:b] for a, b in split_sentences(text)]
+    if not any(s.strip() for s in sentences):
+        return None
+    bags = [
+        (sc, set(text_terms(sc.chunk.text)), set(_NUMBER_RE.findall(sc.chunk.text)))
+        for sc in context
+    ]
+    used: dict[str, ScoredChunk] = {}
+    for sentence in sentences:
+        words, numbers = _claims(sentence)
+        if not words and not numbers:
             continue
-        start = i
-        end = i  # inclusive index of the last capitalised word
-        j = i + 1
-        while j < len(words):
-            gap = sentence[words[j - 1].end() : words[j].start()]
-            if gap.strip(" '’-"):  # punctuation breaks a phrase
+        for sc, chunk_words, chunk_numbers in bags:
+            if words <= chunk_words and numbers <= chunk_numbers:
+                used.setdefault(sc.chunk.id, sc)
                 break
-            nxt = words[j].group()
-            if _is_capitalised(nxt):
-                end = j
-                j += 1
-            elif nxt.casefold() in _CONNECTORS and j + 1 < len(words):
-                j += 1
-            else:
-                break
-        # Leading "The"/"What" and the like are not part of a name.
-        while start <= end and words[start].group().casefold() in FACT_STOP_WORDS:
-            start += 1
-        if start <= end:
-            phrase = sentence[words[start].start() : words[end].end()]
-            if len(phrase) > 1 and not (start == end and entity_key(phrase) in FACT_STOP_WORDS):
-                found.append(phrase)
-        i = end + 1 if end >= i else i + 1
-    return found
-
-
-def _numbers(text: str) -> list[str]:
-    found: list[str] = []
-    for m in _NUMBER_RE.finditer(text):
-        if m.group("cur") or m.group("unit") or _YEAR_RE.match(m.group()):
-            found.append(m.group().strip())
-    return found
-
-
-def _sentences(text: str) -> list[str]:
-    """The sentences the answerer quotes and the chunker cuts at (one notion of sentence)."""
-    return [text[a:b] for a, b in split_sentences(text)]
-
-
-def extract_entities(text: str, *, limit: int = MAX_ENTITIES_PER_TEXT) -> list[str]:
-    """Entities in ``text``: capitalised phrases, numbers with units or currency, years.
-
-    Args:
-        text: Any text.
-        limit: At most this many entities are returned.
-
-    Returns:
-        Entity names as written, in order of first appearance, one per :func:`entity_key`.
-    """
-    seen: set[str] = set()
-    out: list[str] = []
-    for sentence in _sentences(text):
-        for name in (*_capitalised_phrases(sentence), *_numbers(sentence)):
-            key = entity_key(name)
-            if key and key not in seen:
-                seen.add(key)
-                out.append(name)
-                if len(out) >= limit:
-                    return out
-    return out
-
-
-def index_entries(texts: Iterable[str], *, limit: int = MAX_TERMS) -> dict[str, str]:
-    """Lookup keys for texts with a display name each: entity keys, then content words.
-
-    Both sinks index facts by these keys and ``related()`` ranks facts by how many keys
-    they share with the question, so the two backends answer alike.
-
-    Args:
-        texts: The texts to index (a fact's subject and object, or a question).
-        limit: At most this many keys are returned.
-
-    Returns:
-        ``{key: name}`` in order of first appearance; an entity's name is as written, a
-        word's name is its key.
-    """
-    seen: dict[str, str] = {}
-    chunks = list(texts)
-    for text in chunks:
-        for name in extract_entities(text):
-            seen.setdefault(entity_key(name), name)
-    for text in chunks:
-        for m in _WORD_RE.finditer(unicodedata.normalize("NFKC", text)):
-            word = m.group().casefold()
-            long_enough = len(word) >= MIN_WORD_LEN or (word.isdigit() and len(word) > 1)
-            if long_enough and word not in FACT_STOP_WORDS:
-                seen.setdefault(word, word)
-    return dict(list(seen.items())[:limit])
-
-
-def index_terms(texts: Iterable[str], *, limit: int = MAX_TERMS) -> list[str]:
-    """The keys of :func:`index_entries`, in order."""
-    return list(index_entries(texts, limit=limit))
-
-
-def fact_entries(fact: Fact, *, limit: int = MAX_TERMS) -> dict[str, str]:
-    """The lookup keys a sink indexes a fact under, each with a display name.
-
-    Entity ends of ``mentions`` and ``related_to`` facts come first, by their exact names,
-    so an entity node carries the name verbatim; then :func:`index_entries` of the
-    subject and object.
-    """
-    named: dict[str, str] = {}
-    if fact.predicate == RELATED_TO:
-        named[entity_key(fact.subject)] = fact.subject
-    if fact.predicate in (MENTIONS, RELATED_TO):
-        named.setdefault(entity_key(fact.object), fact.object)
-    named.pop("", None)
-    for key, name in index_entries((fact.subject, fact.object), limit=limit).items():
-        named.setdefault(key, name)
-    return dict(list(named.items())[:limit])
-
-
-def _fact(
-    *,
-    session_id: str,
-    turn: int,
-    subject: str,
-    predicate: str,
-    obj: str,
-    sources: Sequence[SourceRef],
-    now: float,
-) -> Fact:
-    return Fact(
-        id=fact_id(
-            session_id=session_id, turn=turn, at=now, subject=subject, predicate=predicate, obj=obj
-        ),
-        subject=subject,
-        predicate=predicate,
-        object=obj,
-        session_id=session_id,
-        turn=turn,
-        sources=tuple(sources),
-        created_at=now,
-    )
+        else:
+            return None
+    if not used:
+        return None
+    order = {sc.chunk.id: i for i, sc in enumerate(context)}
+    return sorted(used.values(), key=lambda sc: order[sc.chunk.id])
 
 
 def extract_facts(
-    *, session_id: str, turn: int, question: str, answer: Answer, now: float
+    *,
+    session_id: str,
+    turn: int,
+    question: str,
+    answer: Answer,
+    now: float,
+    collection: str = "default",
+    terms: Sequence[str] | None = None,
 ) -> list[Fact]:
-    """The facts one turn teaches, each with its session, turn, sources and time.
+    """The grounded retrieval prior one turn teaches; empty when nothing may be shared.
 
     Args:
-        session_id: The conversation the turn belongs to.
-        turn: The turn's number within the session.
-        question: The question as asked.
-        answer: The answer given, with its citations and the context it used.
+        session_id: The conversation (stored only as :func:`session_key`).
+        turn: The turn's number (not stored: it says nothing about the documents).
+        question: The question; used only for its terms when ``terms`` is not given.
+        answer: The answer given, with the context it used.
         now: Unix time the turn happened (injected, so tests need no clock).
+        collection: The knowledge base the turn was answered from.
+        terms: The question's salient document terms, rarest first (the engine passes
+            them); ``None`` uses every index term of the question.
 
     Returns:
-        Facts in a stable order with stable ids: ``asked``, ``answered``, one ``relied_on``
-        per context chunk, ``mentions`` for entities of the question, answer and context,
-        and ``related_to`` for entities sharing a sentence of the answer.
+        One ``answered_by`` fact per (key, supporting chunk), in a stable order.
     """
-    facts: dict[str, Fact] = {}
-
-    def add(subject: str, predicate: str, obj: str, sources: Sequence[SourceRef] = ()) -> None:
-        f = _fact(
-            session_id=session_id,
-            turn=turn,
-            subject=subject,
-            predicate=predicate,
-            obj=obj,
-            sources=sources,
-            now=now,
-        )
-        facts.setdefault(f.id, f)
-
-    citations = answer.citations or merge_refs([r for sc in answer.context for r in sc.chunk.refs])
-    add(session_id, ASKED, question)
-    if answer.text.strip():
-        add(question, ANSWERED, answer.text, citations)
-    for scored in answer.context:
-        add(question, RELIED_ON, scored.chunk.id, scored.chunk.refs)
-
-    for name in extract_entities(question + "\n\n" + answer.text):
-        add(question, MENTIONS, name, citations)
-    for scored in answer.context:
-        for name in extract_entities(scored.chunk.text, limit=MAX_ENTITIES_PER_CHUNK):
-            add(scored.chunk.id, MENTIONS, name, scored.chunk.refs)
-
-    pairs = 0
-    for sentence in _sentences(answer.text):
-        names = extract_entities(sentence)
-        for i, left in enumerate(names):
-            for right in names[i + 1 :]:
-                if pairs >= MAX_RELATIONS:
-                    break
-                add(left, RELATED_TO, right, citations)
-                pairs += 1
-    return list(facts.values())
+    del turn  # documented: the turn number is not shared
+    keys = feature_keys(text_terms(question) if terms is None else terms, collection)
+    chunks = supporting_chunks(answer.text, answer.context)
+    if not keys or chunks is None:
+        return []
+    who = session_key(session_id)
+    facts: list[Fact] = []
+    for sc in chunks[:MAX_CHUNKS_PER_TURN]:
+        for key in keys:
+            facts.append(
+                Fact(
+                    id=fact_id(collection=collection, key=key, chunk_id=sc.chunk.id, session=who),
+                    subject=key,
+                    predicate=ANSWERED_BY,
+                    object=sc.chunk.id,
+                    session_id=who,
+                    turn=0,
+                    sources=sc.chunk.refs,
+                    created_at=now,
+                    collection=collection,
+                )
+            )
+    return facts

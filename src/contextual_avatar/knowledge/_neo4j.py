@@ -2,13 +2,17 @@
 
 Graph model::
 
-    (:Fact {id, subject, predicate, object, session_id, turn, sources, created_at})
-        -[:MENTIONS]->(:Entity {key, name})
+    (:Fact {id, subject, predicate, object, session_id, turn, sources, created_at, collection})
 
-``Fact.id`` and ``Entity.key`` carry uniqueness constraints and every write ``MERGE`` s on
-them, so replays are idempotent. Writes are ``UNWIND`` batches in managed transactions
-(``execute_write``). User text reaches the server only as query parameters: every Cypher
-string here is a constant.
+``Fact.id`` carries a uniqueness constraint and every write ``MERGE`` s on it, so replays are
+idempotent; ``Fact.subject`` (the hashed question key) is indexed for ``related()``, which
+filters on ``collection`` so knowledge bases never meet. Writes are ``UNWIND`` batches in
+managed transactions (``execute_write``). User text reaches the server only as query
+parameters: every Cypher string here is a constant.
+
+Graphs written by earlier releases open unchanged: their facts carry no ``collection`` and
+another predicate, so they are never served; their ``Entity`` nodes are removed by
+``forget``/``expire`` once no fact points at them.
 
 Only the portable Cypher subset is used (no full-text or vector indexes, no APOC, no
 ``SET +=`` of maps), so the same queries run on Neo4j 5 and on ArcadeDB's Bolt server, the
@@ -23,13 +27,13 @@ from typing import TYPE_CHECKING, Any, LiteralString
 
 from contextual_avatar.errors import MissingDependencyError, StoreUnavailable
 from contextual_avatar.knowledge._config import DEFAULT_CONNECT_TIMEOUT_S
-from contextual_avatar.knowledge._extract import (
-    DEFAULT_MAX_KEY_DF,
-    DEFAULT_MAX_QUERY_KEYS,
-    fact_entries,
-    index_terms,
+from contextual_avatar.knowledge._extract import ANSWERED_BY, session_key
+from contextual_avatar.knowledge._sink import (
+    DEFAULT_COLLECTION,
+    query_keys,
+    sources_from_json,
+    sources_to_json,
 )
-from contextual_avatar.knowledge._sink import sources_from_json, sources_to_json
 from contextual_avatar.types import Fact
 
 if TYPE_CHECKING:
@@ -42,58 +46,74 @@ _CONSTRAINT_RETRIES = 5
 
 SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT kg_fact_id IF NOT EXISTS FOR (f:Fact) REQUIRE f.id IS UNIQUE",
-    "CREATE CONSTRAINT kg_entity_key IF NOT EXISTS FOR (e:Entity) REQUIRE e.key IS UNIQUE",
+    "CREATE INDEX kg_fact_subject IF NOT EXISTS FOR (f:Fact) ON (f.subject)",
 )
-
-MERGE_ENTITIES: LiteralString = """
-UNWIND $entities AS e
-MERGE (n:Entity {key: e.key})
-ON CREATE SET n.name = e.name
-"""
 
 MERGE_FACTS: LiteralString = """
 UNWIND $facts AS r
 MERGE (f:Fact {id: r.id})
 ON CREATE SET f.subject = r.subject, f.predicate = r.predicate, f.object = r.object,
               f.session_id = r.session_id, f.turn = r.turn, f.sources = r.sources,
-              f.created_at = r.created_at
+              f.created_at = r.created_at, f.collection = r.collection
 """
 
-MERGE_MENTIONS: LiteralString = """
-UNWIND $links AS l
-MATCH (f:Fact {id: l.fact})
-MATCH (e:Entity {key: l.key})
-MERGE (f)-[:MENTIONS]->(e)
+RELATED: LiteralString = """
+MATCH (f:Fact)
+WHERE f.subject IN $keys AND f.collection = $collection AND f.predicate = $predicate
+  AND f.created_at >= $since AND f.session_id <> $exclude
+WITH f.object AS chunk, count(DISTINCT f.subject) AS score,
+     count(DISTINCT f.session_id) AS votes, max(f.created_at) AS latest,
+     min(f.sources) AS sources, min(f.subject) AS subject
+RETURN chunk, score, votes, latest, sources, subject
+ORDER BY score DESC, votes DESC, latest DESC, chunk ASC
+LIMIT $limit
 """
 
 _RETURN_FACT: LiteralString = """
 RETURN f.id AS id, f.subject AS subject, f.predicate AS predicate, f.object AS object,
        f.session_id AS session_id, f.turn AS turn, f.sources AS sources,
-       f.created_at AS created_at
+       f.created_at AS created_at, f.collection AS collection
 """
-
-RELATED: LiteralString = (
-    """
-MATCH (e:Entity) WHERE e.key IN $keys
-WITH e, COUNT { (e)<-[:MENTIONS]-() } AS df
-WHERE df <= $max_df
-WITH e ORDER BY df ASC, e.key ASC LIMIT $max_keys
-MATCH (f:Fact)-[:MENTIONS]->(e)
-WHERE $exclude IS NULL OR f.session_id <> $exclude
-WITH f, count(DISTINCT e) AS score
-"""
-    + _RETURN_FACT
-    + """, score,
-       CASE f.predicate WHEN 'answered' THEN 0 WHEN 'related_to' THEN 1 WHEN 'mentions' THEN 2
-                        WHEN 'asked' THEN 3 ELSE 4 END AS kind
-ORDER BY score DESC, kind ASC, created_at DESC, id ASC
-LIMIT $limit
-"""
-)
 
 GET: LiteralString = "MATCH (f:Fact) WHERE f.id IN $ids" + _RETURN_FACT
 
-COUNT: LiteralString = "MATCH (f:Fact) WHERE f.session_id STARTS WITH $prefix RETURN count(f) AS n"
+COUNT: LiteralString = """
+MATCH (f:Fact)
+WHERE f.session_id STARTS WITH $prefix AND ($collection IS NULL OR f.collection = $collection)
+RETURN count(f) AS n
+"""
+
+FORGET: LiteralString = (
+    "MATCH (f:Fact) WHERE f.session_id IN $names DETACH DELETE f RETURN count(f) AS n"
+)
+EXPIRE: LiteralString = (
+    "MATCH (f:Fact) WHERE f.created_at < $before DETACH DELETE f RETURN count(f) AS n"
+)
+# Entity nodes of earlier releases (names taken from callers' text) once no fact uses them.
+ORPHANS: LiteralString = """
+MATCH (e:Entity)
+WITH e, COUNT { (e)<-[:MENTIONS]-() } AS uses
+WHERE uses = 0
+DETACH DELETE e
+"""
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    """What the driver raises when the server is unreachable or refuses.
+
+    All become ``StoreUnavailable``: the driver's public errors, and the read deadline it can
+    let escape unwrapped while a server dies mid-call.
+    """
+    import neo4j.exceptions as nx
+
+    found: list[type[Exception]] = [nx.Neo4jError, nx.DriverError, OSError]
+    try:
+        from neo4j._exceptions import SocketDeadlineExceededError
+    except ImportError:  # pragma: no cover - another driver version
+        pass
+    else:
+        found.append(SocketDeadlineExceededError)
+    return tuple(found)
 
 
 def _record_to_fact(rec: Any) -> Fact:
@@ -106,6 +126,7 @@ def _record_to_fact(rec: Any) -> Fact:
         turn=int(rec["turn"]),
         sources=sources_from_json(rec["sources"]),
         created_at=float(rec["created_at"]),
+        collection=str(rec["collection"] or ""),
     )
 
 
@@ -121,8 +142,6 @@ class Neo4jGraphSink:
         *,
         connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         rows_per_tx: int = DEFAULT_ROWS_PER_TX,
-        max_key_df: int = DEFAULT_MAX_KEY_DF,
-        max_query_keys: int = DEFAULT_MAX_QUERY_KEYS,
     ) -> None:
         """Create the driver (no connection is made until the first call).
 
@@ -135,9 +154,6 @@ class Neo4jGraphSink:
                 retrying transient errors before the call fails (so an outage surfaces
                 quickly and the background writer's outbox takes over).
             rows_per_tx: Facts per ``UNWIND`` transaction.
-            max_key_df: ``related()`` ignores entities mentioned by more facts than this.
-            max_query_keys: ``related()`` uses at most this many of the question's keys,
-                the rarest first.
 
         Raises:
             MissingDependencyError: The ``neo4j`` extra is not installed.
@@ -149,8 +165,6 @@ class Neo4jGraphSink:
         self.uri = uri
         self.database = database
         self._rows_per_tx = max(1, rows_per_tx)
-        self._max_key_df = max_key_df
-        self._max_query_keys = max_query_keys
         self._driver: AsyncDriver = neo4j.AsyncGraphDatabase.driver(
             uri,
             auth=(user, password),
@@ -181,53 +195,34 @@ class Neo4jGraphSink:
             self._schema_ready = True
 
     @staticmethod
-    async def _write_tx(
-        tx: AsyncManagedTransaction,
-        entities: list[dict[str, str]],
-        facts: list[dict[str, Any]],
-        links: list[dict[str, str]],
-    ) -> None:
-        for query, params in (
-            (MERGE_ENTITIES, {"entities": entities}),
-            (MERGE_FACTS, {"facts": facts}),
-            (MERGE_MENTIONS, {"links": links}),
-        ):
-            result = await tx.run(query, params)
-            await result.consume()
+    async def _write_tx(tx: AsyncManagedTransaction, facts: list[dict[str, Any]]) -> None:
+        result = await tx.run(MERGE_FACTS, {"facts": facts})
+        await result.consume()
 
     @staticmethod
-    def _prepare(
-        facts: Sequence[Fact],
-    ) -> tuple[list[dict[str, str]], list[dict[str, Any]], list[dict[str, str]]]:
-        entities: dict[str, str] = {}
-        links: list[dict[str, str]] = []
-        rows: list[dict[str, Any]] = []
-        for f in facts:
-            rows.append(
-                {
-                    "id": f.id,
-                    "subject": f.subject,
-                    "predicate": f.predicate,
-                    "object": f.object,
-                    "session_id": f.session_id,
-                    "turn": f.turn,
-                    "sources": sources_to_json(f.sources),
-                    "created_at": f.created_at,
-                }
-            )
-            for key, name in fact_entries(f).items():
-                entities.setdefault(key, name)
-                links.append({"fact": f.id, "key": key})
-        return [{"key": k, "name": n} for k, n in entities.items()], rows, links
+    def _rows(facts: Sequence[Fact]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f.id,
+                "subject": f.subject,
+                "predicate": f.predicate,
+                "object": f.object,
+                "session_id": f.session_id,
+                "turn": f.turn,
+                "sources": sources_to_json(f.sources),
+                "created_at": f.created_at,
+                "collection": f.collection,
+            }
+            for f in facts
+        ]
 
     async def _write_batch(self, facts: Sequence[Fact]) -> None:
-        # Key extraction is ~20 us a fact of CPU: keep it off the event loop.
-        ents, rows, links = await asyncio.to_thread(self._prepare, facts)
+        rows = self._rows(facts)
         async with self._driver.session(database=self.database) as session:
-            await session.execute_write(self._write_tx, ents, rows, links)
+            await session.execute_write(self._write_tx, rows)
 
     async def write(self, facts: Sequence[Fact]) -> None:
-        """MERGE facts, their entities and ``MENTIONS`` links, ``rows_per_tx`` per transaction.
+        """MERGE facts by id, ``rows_per_tx`` per transaction.
 
         Raises:
             StoreUnavailable: The server cannot be reached or refused the write.
@@ -251,12 +246,10 @@ class Neo4jGraphSink:
                         # reports it where Neo4j waits); the MERGE now finds it.
                         if attempt == _CONSTRAINT_RETRIES - 1:
                             raise
-        except (nx.Neo4jError, nx.DriverError, OSError) as exc:
+        except _store_errors() as exc:
             raise self._translate(exc) from exc
 
     async def _read(self, query: LiteralString, params: dict[str, Any]) -> list[Any]:
-        import neo4j.exceptions as nx
-
         if self._closed:
             raise StoreUnavailable(f"Neo4j sink for {self.uri} is closed")
 
@@ -268,37 +261,86 @@ class Neo4jGraphSink:
             await self._ensure_schema()
             async with self._driver.session(database=self.database) as session:
                 return await session.execute_read(work)
-        except (nx.Neo4jError, nx.DriverError, OSError) as exc:
+        except _store_errors() as exc:
+            raise self._translate(exc) from exc
+
+    async def _change(self, query: LiteralString, params: dict[str, Any]) -> int:
+        """Run a deleting query, then drop orphaned entities of earlier releases."""
+        if self._closed:
+            raise StoreUnavailable(f"Neo4j sink for {self.uri} is closed")
+
+        async def work(tx: AsyncManagedTransaction) -> int:
+            result = await tx.run(query, params)
+            rows = [rec async for rec in result]
+            await (await tx.run(ORPHANS)).consume()
+            return int(rows[0]["n"]) if rows else 0
+
+        try:
+            await self._ensure_schema()
+            async with self._driver.session(database=self.database) as session:
+                return await session.execute_write(work)
+        except _store_errors() as exc:
             raise self._translate(exc) from exc
 
     async def related(
-        self, text: str, limit: int = 10, *, exclude_session: str | None = None
+        self,
+        keys: str | Sequence[str],
+        limit: int = 10,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        exclude_session: str | None = None,
+        since: float = 0.0,
     ) -> list[Fact]:
-        """Facts sharing the most entity keys with ``text``, newest first among equals.
+        """Chunks that answered questions on ``keys`` in ``collection``, best first.
 
         Args:
-            text: Usually the question being answered.
-            limit: At most this many facts.
-            exclude_session: Leave out facts learned in this session.
+            keys: Feature keys of the question (or a text, see :func:`query_keys`).
+            limit: At most this many chunks.
+            collection: Only facts learned in this knowledge base.
+            exclude_session: Leave out what this session taught.
+            since: Only facts learned at or after this Unix time (retention).
 
         Returns:
-            Facts, best first; empty when nothing shares a key.
+            One fact per chunk (``object``), ``score`` the distinct keys it matched,
+            ``session_id`` empty; empty when nothing matches.
 
         Raises:
             StoreUnavailable: The server cannot be reached.
         """
-        keys = index_terms([text])
-        if not keys or limit < 1:
+        wanted = query_keys(keys, collection)
+        if not wanted or limit < 1 or not collection:
             return []
         params = {
-            "keys": keys,
-            "exclude": exclude_session,
+            "keys": wanted,
+            "collection": collection,
+            "predicate": ANSWERED_BY,
+            "since": float(since),
+            "exclude": session_key(exclude_session) if exclude_session is not None else "",
             "limit": int(limit),
-            "max_df": self._max_key_df,
-            "max_keys": self._max_query_keys,
         }
-        records = await self._read(RELATED, params)
-        return [_record_to_fact(r) for r in records]
+        return [
+            Fact(
+                id=f"{collection}:{rec['chunk']}",
+                subject=str(rec["subject"]),
+                predicate=ANSWERED_BY,
+                object=str(rec["chunk"]),
+                session_id="",
+                turn=0,
+                sources=sources_from_json(rec["sources"]),
+                created_at=float(rec["latest"]),
+                collection=collection,
+                score=float(rec["score"]),
+            )
+            for rec in await self._read(RELATED, params)
+        ]
+
+    async def forget(self, session_id: str) -> int:
+        """Delete every fact the session taught (and any an older release kept verbatim)."""
+        return await self._change(FORGET, {"names": [session_key(session_id), session_id]})
+
+    async def expire(self, before: float) -> int:
+        """Delete facts learned before ``before`` (Unix time)."""
+        return await self._change(EXPIRE, {"before": float(before)})
 
     async def get(self, ids: Sequence[str]) -> list[Fact]:
         """Fact records by id; a duplicated id would appear twice."""
@@ -309,9 +351,9 @@ class Neo4jGraphSink:
             out.extend(_record_to_fact(r) for r in records)
         return out
 
-    async def count(self, *, session_prefix: str = "") -> int:
-        """Fact nodes whose session id starts with ``session_prefix`` (all by default)."""
-        records = await self._read(COUNT, {"prefix": session_prefix})
+    async def count(self, *, session_prefix: str = "", collection: str | None = None) -> int:
+        """Fact nodes whose stored session id starts with ``session_prefix`` (all by default)."""
+        records = await self._read(COUNT, {"prefix": session_prefix, "collection": collection})
         return int(records[0]["n"])
 
     async def close(self) -> None:

@@ -51,6 +51,7 @@ def _encode(fact: Fact) -> str:
             fact.turn,
             sources_to_json(fact.sources),
             fact.created_at,
+            fact.collection,
         ],
         # ASCII escapes keep even unencodable text (lone surrogates) storable and exact.
         ensure_ascii=True,
@@ -68,6 +69,8 @@ def _decode(raw: str) -> Fact:
         turn=int(v[5]),
         sources=sources_from_json(v[6]),
         created_at=float(v[7]),
+        # Entries written before collections existed have 8 fields: never served.
+        collection=str(v[8]) if len(v) > 8 else "",
     )
 
 

@@ -1,9 +1,11 @@
 """The embedded knowledge graph: one SQLite file in WAL mode that processes can share.
 
-Facts live in ``facts`` (primary key ``id``, so ``INSERT OR IGNORE`` makes writes idempotent)
-and their lookup keys in ``fact_terms``. Every statement binds its values as parameters. The
-stdlib ``sqlite3`` connection is owned by one worker thread, so the event loop never blocks on
-disk; WAL plus a busy timeout lets two avatars in two processes read and write one file.
+Facts live in ``facts`` (primary key ``id``, so ``INSERT OR IGNORE`` makes writes
+idempotent), indexed by ``(collection, subject, predicate)`` for ``related()``. Files
+written by earlier releases open unchanged and gain the ``collection`` column; their rows
+are never served. Every statement binds its values as parameters. The stdlib ``sqlite3``
+connection is owned by one worker thread, so the event loop never blocks on disk; WAL plus
+a busy timeout lets two avatars in two processes read and write one file.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from contextual_avatar.errors import StoreUnavailable
-from contextual_avatar.knowledge._extract import (
-    DEFAULT_MAX_KEY_DF,
-    DEFAULT_MAX_QUERY_KEYS,
-    fact_entries,
-    index_terms,
+from contextual_avatar.knowledge._extract import ANSWERED_BY, session_key
+from contextual_avatar.knowledge._sink import (
+    DEFAULT_COLLECTION,
+    query_keys,
+    sources_from_json,
+    sources_to_json,
 )
-from contextual_avatar.knowledge._sink import sources_from_json, sources_to_json
 from contextual_avatar.types import Fact
 
 __all__ = ["SQLiteGraphSink"]
@@ -31,6 +33,8 @@ _T = TypeVar("_T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
+# ``fact_terms`` and ``terms`` indexed the free-text facts of earlier releases; they are
+# kept (so old files open) but no longer written or read.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
     id TEXT PRIMARY KEY,
@@ -48,29 +52,26 @@ CREATE TABLE IF NOT EXISTS fact_terms (
     PRIMARY KEY (term, fact_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS facts_session ON facts(session_id);
-CREATE TABLE IF NOT EXISTS terms (
-    term TEXT PRIMARY KEY,
-    df INTEGER NOT NULL
-) WITHOUT ROWID;
--- Document frequency per key; INSERT OR IGNORE of a known (term, fact) fires nothing, so
--- replays leave the counts alone.
-CREATE TRIGGER IF NOT EXISTS fact_terms_df AFTER INSERT ON fact_terms BEGIN
-    INSERT INTO terms (term, df) VALUES (NEW.term, 1)
-    ON CONFLICT (term) DO UPDATE SET df = df + 1;
-END;
+CREATE INDEX IF NOT EXISTS facts_created ON facts(created_at);
 """
+# Migration: files from before collections get the column; their rows get "" and are
+# never served (no collection is named "").
+_ADD_COLLECTION = "ALTER TABLE facts ADD COLUMN collection TEXT NOT NULL DEFAULT ''"
+_PRIOR_INDEX = "CREATE INDEX IF NOT EXISTS facts_prior ON facts(collection, subject, predicate)"
 
 _INSERT_FACT = (
     "INSERT OR IGNORE INTO facts "
-    "(id, subject, predicate, object, session_id, turn, sources, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "(id, subject, predicate, object, session_id, turn, sources, created_at, collection) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_TERM = "INSERT OR IGNORE INTO fact_terms (term, fact_id) VALUES (?, ?)"
-_COLUMNS = "f.id, f.subject, f.predicate, f.object, f.session_id, f.turn, f.sources, f.created_at"
+_COLUMNS = (
+    "f.id, f.subject, f.predicate, f.object, f.session_id, f.turn, f.sources, f.created_at, "
+    "f.collection"
+)
 
 _DATA_ERRORS = (sqlite3.DataError, sqlite3.IntegrityError, sqlite3.InterfaceError)
 
-_Row = tuple[str, str, str, str, str, int, str, float]
+_Row = tuple[str, str, str, str, str, int, str, float, str]
 
 
 def _row_to_fact(row: _Row) -> Fact:
@@ -83,6 +84,7 @@ def _row_to_fact(row: _Row) -> Fact:
         turn=int(row[5]),
         sources=sources_from_json(row[6]),
         created_at=float(row[7]),
+        collection=row[8],
     )
 
 
@@ -94,22 +96,14 @@ class SQLiteGraphSink:
         path: str | Path,
         *,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
-        max_key_df: int = DEFAULT_MAX_KEY_DF,
-        max_query_keys: int = DEFAULT_MAX_QUERY_KEYS,
     ) -> None:
         """Open (or create) the graph file; the connection is made in the worker thread.
 
         Args:
             path: The database file; its directory is created if missing.
             busy_timeout_ms: How long a write waits for another process's lock.
-            max_key_df: ``related()`` ignores keys indexed on more facts than this (words
-                that are everywhere say nothing and cost a scan of their postings).
-            max_query_keys: ``related()`` uses at most this many of the question's keys,
-                the rarest first.
         """
         self.path = Path(path)
-        self._max_key_df = max_key_df
-        self._max_query_keys = max_query_keys
         self._busy_timeout_ms = busy_timeout_ms
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kg-sqlite")
         self._conn: sqlite3.Connection | None = None
@@ -123,6 +117,11 @@ class SQLiteGraphSink:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(facts)")}
+            if "collection" not in columns:
+                with conn:
+                    conn.execute(_ADD_COLLECTION)
+            conn.execute(_PRIOR_INDEX)
             self._conn = conn
         return self._conn
 
@@ -149,77 +148,116 @@ class SQLiteGraphSink:
         """
         if not facts:
             return
-        batch = list(facts)
+        rows = [
+            (
+                f.id,
+                f.subject,
+                f.predicate,
+                f.object,
+                f.session_id,
+                f.turn,
+                sources_to_json(f.sources),
+                f.created_at,
+                f.collection,
+            )
+            for f in facts
+        ]
 
         def tx(conn: sqlite3.Connection) -> None:
-            # Built here, in the worker thread: key extraction is ~20 us a fact of CPU.
-            rows = [
-                (
-                    f.id,
-                    f.subject,
-                    f.predicate,
-                    f.object,
-                    f.session_id,
-                    f.turn,
-                    sources_to_json(f.sources),
-                    f.created_at,
-                )
-                for f in batch
-            ]
-            terms = [(t, f.id) for f in batch for t in fact_entries(f)]
             with conn:
                 conn.executemany(_INSERT_FACT, rows)
-                conn.executemany(_INSERT_TERM, terms)
 
         await self._run(tx)
 
     async def related(
-        self, text: str, limit: int = 10, *, exclude_session: str | None = None
+        self,
+        keys: str | Sequence[str],
+        limit: int = 10,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        exclude_session: str | None = None,
+        since: float = 0.0,
     ) -> list[Fact]:
-        """Facts sharing the most lookup keys with ``text``, newest first among equals.
-
-        Of the text's keys, the ``max_query_keys`` rarest ones indexed on at most
-        ``max_key_df`` facts are used (see :data:`DEFAULT_MAX_KEY_DF`).
+        """Chunks that answered questions on ``keys`` in ``collection``, best first.
 
         Args:
-            text: Usually the question being answered.
-            limit: At most this many facts.
-            exclude_session: Leave out facts learned in this session.
+            keys: Feature keys of the question (or a text, see :func:`query_keys`).
+            limit: At most this many chunks.
+            collection: Only facts learned in this knowledge base.
+            exclude_session: Leave out what this session taught.
+            since: Only facts learned at or after this Unix time (retention).
 
         Returns:
-            Facts, best first; empty when nothing shares a key.
+            One fact per chunk (``object``), ``score`` the distinct keys it matched,
+            ``session_id`` empty; empty when nothing matches.
         """
-        keys = index_terms([text])
-        if not keys or limit < 1:
+        wanted = query_keys(keys, collection)
+        if not wanted or limit < 1 or not collection:
             return []
-        marks = ",".join("?" for _ in keys)
+        marks = ",".join("?" for _ in wanted)
         sql = (
-            f"SELECT {_COLUMNS}, COUNT(*) AS score FROM fact_terms t "  # noqa: S608 (placeholders only)
-            "JOIN facts f ON f.id = t.fact_id WHERE t.term IN ("
-            f"  SELECT term FROM terms WHERE term IN ({marks}) AND df <= ?"
-            "   ORDER BY df, term LIMIT ?) "
-            "AND (? IS NULL OR f.session_id <> ?) "
-            "GROUP BY f.id ORDER BY score DESC, "
-            "CASE f.predicate WHEN 'answered' THEN 0 WHEN 'related_to' THEN 1 "
-            "WHEN 'mentions' THEN 2 WHEN 'asked' THEN 3 ELSE 4 END, "
-            "f.created_at DESC, f.id LIMIT ?"
+            "SELECT f.object, COUNT(DISTINCT f.subject) AS score, "  # noqa: S608 (placeholders only)
+            "COUNT(DISTINCT f.session_id) AS votes, MAX(f.created_at) AS latest, "
+            "MIN(f.sources), MIN(f.subject) FROM facts f "
+            f"WHERE f.collection = ? AND f.predicate = ? AND f.subject IN ({marks}) "
+            "AND f.created_at >= ? AND f.session_id <> ? "
+            "GROUP BY f.object ORDER BY score DESC, votes DESC, latest DESC, f.object LIMIT ?"
         )
-        params = (
-            *keys,
-            self._max_key_df,
-            self._max_query_keys,
-            exclude_session,
-            exclude_session,
-            limit,
-        )
+        exclude = session_key(exclude_session) if exclude_session is not None else ""
+        params = (collection, ANSWERED_BY, *wanted, float(since), exclude, int(limit))
 
         def query(conn: sqlite3.Connection) -> list[Fact]:
-            return [_row_to_fact(r[:8]) for r in conn.execute(sql, params)]
+            return [
+                Fact(
+                    id=f"{collection}:{row[0]}",
+                    subject=str(row[5]),
+                    predicate=ANSWERED_BY,
+                    object=str(row[0]),
+                    session_id="",
+                    turn=0,
+                    sources=sources_from_json(row[4]),
+                    created_at=float(row[3]),
+                    collection=collection,
+                    score=float(row[1]),
+                )
+                for row in conn.execute(sql, params)
+            ]
 
         return await self._run(query)
 
+    async def forget(self, session_id: str) -> int:
+        """Delete every fact the session taught (and any an older release kept verbatim)."""
+        names = (session_key(session_id), session_id)
+
+        def tx(conn: sqlite3.Connection) -> int:
+            with conn:
+                conn.execute(
+                    "DELETE FROM fact_terms WHERE fact_id IN "
+                    "(SELECT id FROM facts WHERE session_id IN (?, ?))",
+                    names,
+                )
+                return conn.execute("DELETE FROM facts WHERE session_id IN (?, ?)", names).rowcount
+
+        return await self._run(tx)
+
+    async def expire(self, before: float) -> int:
+        """Delete facts learned before ``before`` (Unix time)."""
+
+        def tx(conn: sqlite3.Connection) -> int:
+            with conn:
+                conn.execute(
+                    "DELETE FROM fact_terms WHERE fact_id IN "
+                    "(SELECT id FROM facts WHERE created_at < ?)",
+                    (float(before),),
+                )
+                return conn.execute(
+                    "DELETE FROM facts WHERE created_at < ?", (float(before),)
+                ).rowcount
+
+        return await self._run(tx)
+
     async def get(self, ids: Sequence[str]) -> list[Fact]:
-        """Facts by id (missing ids are skipped), in no particular order."""
+        """Fact records by id as stored (missing ids are skipped), in no particular order."""
         wanted = list(dict.fromkeys(ids))
 
         def query(conn: sqlite3.Connection) -> list[Fact]:
@@ -233,13 +271,18 @@ class SQLiteGraphSink:
 
         return await self._run(query)
 
-    async def count(self, *, session_prefix: str = "") -> int:
-        """Fact records whose session id starts with ``session_prefix`` (all by default)."""
+    async def count(self, *, session_prefix: str = "", collection: str | None = None) -> int:
+        """Fact records whose stored session id starts with ``session_prefix`` (all by default).
+
+        Stored session ids are :func:`~contextual_avatar.knowledge.session_key` hashes for
+        facts the engine writes; ``collection`` narrows to one knowledge base.
+        """
 
         def query(conn: sqlite3.Connection) -> int:
             row = conn.execute(
-                "SELECT COUNT(*) FROM facts WHERE substr(session_id, 1, ?) = ?",
-                (len(session_prefix), session_prefix),
+                "SELECT COUNT(*) FROM facts WHERE substr(session_id, 1, ?) = ? "
+                "AND (? IS NULL OR collection = ?)",
+                (len(session_prefix), session_prefix, collection, collection),
             ).fetchone()
             return int(row[0])
 

@@ -11,16 +11,22 @@ from contextual_avatar.pipeline._assemble import Assemble
 from contextual_avatar.pipeline._checks import (
     DEFAULT_COLLECTION,
     check_collection,
+    check_instructions,
     check_question,
     check_session,
 )
-from contextual_avatar.pipeline._enrich import Enrich, fact_chunk
+from contextual_avatar.pipeline._enrich import Enrich
 from contextual_avatar.pipeline._indexer import Indexer, ProgressFn
-from contextual_avatar.pipeline._knowledge import SharedKnowledge
+from contextual_avatar.pipeline._knowledge import (
+    SharedKnowledge,
+    document_terms,
+    indexed_chunks,
+)
 from contextual_avatar.pipeline._recall import Recall
 from contextual_avatar.pipeline._record import INTERRUPTED_MARK, Record
 from contextual_avatar.pipeline._route import Route
 from contextual_avatar.pipeline._run import Stage, TurnPipeline, timed
+from contextual_avatar.pipeline._scope import Scope
 from contextual_avatar.pipeline._state import TurnState
 from contextual_avatar.pipeline._tasks import TurnTasks
 from contextual_avatar.pipeline._understand import Understand
@@ -36,6 +42,7 @@ __all__ = [
     "Record",
     "Respond",
     "Route",
+    "Scope",
     "SharedKnowledge",
     "Stage",
     "TurnPipeline",
@@ -43,8 +50,10 @@ __all__ = [
     "TurnTasks",
     "Understand",
     "check_collection",
+    "check_instructions",
     "check_question",
     "check_session",
-    "fact_chunk",
+    "document_terms",
+    "indexed_chunks",
     "timed",
 ]

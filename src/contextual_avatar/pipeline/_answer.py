@@ -30,7 +30,11 @@ class Respond:
             raise RuntimeError("the answer stage needs a route")
         started = time.perf_counter()
         stream = self._tiers.stream(
-            turn.route.tier, turn.question, context=turn.context, history=turn.history
+            turn.route.tier,
+            turn.question,
+            context=turn.context,
+            history=turn.history,
+            instructions=turn.instructions,
         )
         async with aclosing(stream) as items:
             async for item in items:

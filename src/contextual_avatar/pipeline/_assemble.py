@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from contextual_avatar.pipeline._state import TurnState
@@ -25,6 +26,7 @@ class Assemble:
 
     async def __call__(self, turn: TurnState) -> None:
         """Rewrite ``context``."""
-        turn.context = assemble_context(
-            turn.context, budget_tokens=self._budget, count_tokens=self._count
+        # Off the loop: token counting and de-duplication cost milliseconds of CPU.
+        turn.context = await asyncio.to_thread(
+            assemble_context, turn.context, budget_tokens=self._budget, count_tokens=self._count
         )

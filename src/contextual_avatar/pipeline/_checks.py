@@ -1,25 +1,25 @@
-"""Input checks at the door: every turn's session id and question are validated here."""
+"""Input checks at the door: every turn's session id, question and host instructions."""
 
 from __future__ import annotations
 
-import re
-
 from contextual_avatar.errors import InputError
+from contextual_avatar.retrieval import DEFAULT_COLLECTION, check_collection_name
 
 __all__ = [
     "DEFAULT_COLLECTION",
+    "MAX_INSTRUCTIONS_CHARS",
     "MAX_QUESTION_CHARS",
     "MAX_SESSION_ID_CHARS",
     "check_collection",
+    "check_instructions",
     "check_question",
     "check_session",
 ]
 
 MAX_SESSION_ID_CHARS = 256
 MAX_QUESTION_CHARS = 8_000
-DEFAULT_COLLECTION = "default"
-# Safe as a folder name, a Redis key part and (with a prefix) a Milvus collection name.
-_COLLECTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+#: A platform's system prompt (persona, tone) for one turn; about 4,000 tokens.
+MAX_INSTRUCTIONS_CHARS = 16_000
 
 
 def check_session(session_id: object) -> str:
@@ -57,15 +57,32 @@ def check_question(question: object) -> str:
     return question.strip().encode("utf-8", "replace").decode("utf-8")
 
 
+def check_instructions(instructions: object) -> str | None:
+    """The host's instructions for one turn, stripped; ``None`` when absent or blank.
+
+    Raises:
+        InputError: Not a string, or longer than :data:`MAX_INSTRUCTIONS_CHARS`.
+    """
+    if instructions is None:
+        return None
+    if not isinstance(instructions, str):
+        raise InputError(f"instructions must be a string, got {type(instructions).__name__}")
+    if len(instructions) > MAX_INSTRUCTIONS_CHARS:
+        raise InputError(
+            f"instructions are {len(instructions)} characters; "
+            f"the limit is {MAX_INSTRUCTIONS_CHARS}"
+        )
+    text = instructions.strip()
+    # Lone surrogates replaced, as for the question: the text goes to an HTTP client.
+    return text.encode("utf-8", "replace").decode("utf-8") if text else None
+
+
 def check_collection(collection: object) -> str:
     """The collection (knowledge base) name, if it is 1-64 of ``a-z 0-9 _ -``.
 
     Raises:
         InputError: Anything else (the message says what is allowed).
     """
-    if not isinstance(collection, str) or not _COLLECTION_NAME.fullmatch(collection):
-        raise InputError(
-            f"collection must be 1-64 characters of a-z, 0-9, '_' and '-', starting with a "
-            f"letter or digit; got {collection!r}"
-        )
-    return collection
+    # One rule for the folders, the keys and the door: safe as a folder name, a Redis key
+    # part and (with a prefix) a Milvus collection name.
+    return check_collection_name(collection)

@@ -1,5 +1,9 @@
 """Stage *record*: what the turn leaves behind (history, cost, what it taught).
 
+What it taught is a grounded retrieval prior (see :mod:`contextual_avatar.knowledge`):
+hashed document terms of the question and the chunks that supported every claim of the
+answer; never the question or the answer text.
+
 A barge-in is recorded here too, so an interrupted turn leaves the same traces as a
 finished one: the history says it was cut, the ledger prices what was spoken.
 """
@@ -69,15 +73,19 @@ class Record:
         )
         entry = await asyncio.to_thread(self._price, turn, reply, interrupted=False)
         turn.saved_usd = entry.saved_usd
-        self._knowledge.submit(
-            extract_facts(
-                session_id=turn.session_id,
-                turn=turn.turn_number,
-                question=turn.question,
-                answer=turn.answer(),
-                now=time.time(),
+        if self._knowledge.sink is not None:
+            # Only a grounded answer teaches, and only which chunks supported it.
+            self._knowledge.submit(
+                extract_facts(
+                    session_id=turn.session_id,
+                    turn=turn.turn_number,
+                    question=turn.question,
+                    answer=turn.answer(),
+                    now=time.time(),
+                    collection=turn.collection,
+                    terms=self._knowledge.terms(turn.question, turn.collection),
+                )
             )
-        )
 
     async def interrupted(self, turn: TurnState) -> None:
         """Keep a barged-in turn consistent: history says it was cut, the ledger prices it.

@@ -23,6 +23,7 @@ from contextual_avatar.pipeline._answer import Respond
 from contextual_avatar.pipeline._checks import (
     DEFAULT_COLLECTION,
     check_collection,
+    check_instructions,
     check_question,
     check_session,
 )
@@ -78,19 +79,29 @@ class TurnPipeline:
         self.record = record
 
     async def run(
-        self, session_id: str, question: str, *, collection: str = DEFAULT_COLLECTION
+        self,
+        session_id: str,
+        question: str,
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        instructions: str | None = None,
     ) -> AsyncGenerator[str | Answer, None]:
         """Answer one turn: text deltas as the model writes them, then the Answer.
 
         Closing the stream early (or cancelling its reader) is a barge-in: the model
-        stops and the partial answer is recorded as interrupted.
+        stops and the partial answer is recorded as interrupted. ``instructions`` (a
+        host's system prompt) reach the answering model for this turn only.
 
         Raises:
-            InputError: Empty or oversized session id or question, or a bad collection name.
+            InputError: Empty or oversized session id or question, a bad collection name,
+                or instructions that are not text or are too long.
             ModelError: The model tiers failed.
         """
         turn = TurnState(
-            check_session(session_id), check_question(question), check_collection(collection)
+            check_session(session_id),
+            check_question(question),
+            check_collection(collection),
+            instructions=check_instructions(instructions),
         )
         started = time.perf_counter()
         async with TurnTasks() as tasks:

@@ -29,6 +29,8 @@ class TurnState:
         session_id: The caller's session (validated).
         question: The caller's question (validated, stripped).
         collection: The knowledge base the session is bound to (validated).
+        instructions: The host's instructions for this turn only (validated); never
+            stored, so no other turn or session sees them.
         history: The session's recent turns, oldest first (understand).
         conversation: What the session has been about (understand).
         queries: Search texts: the question, then conversation-aware variants (understand).
@@ -47,6 +49,7 @@ class TurnState:
     session_id: str
     question: str
     collection: str = "default"
+    instructions: str | None = None
     history: list[Turn] = field(default_factory=list)
     conversation: ConversationState = field(default_factory=ConversationState)
     queries: list[str] = field(default_factory=list)

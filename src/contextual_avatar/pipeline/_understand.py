@@ -5,16 +5,27 @@ from __future__ import annotations
 import asyncio
 import time
 
+import numpy as np
+from cachetools import LRUCache
+
 from contextual_avatar.cache import History
 from contextual_avatar.pipeline._state import TurnState
 from contextual_avatar.retrieval import (
+    BatchingEmbedder,
     Embedder,
+    Memo,
     RetrievalConfig,
     conversation_queries,
     conversation_state,
+    remember,
 )
 
 __all__ = ["Understand"]
+
+# Sessions whose recent texts are kept, and texts kept per session (a turn has two
+# queries; the offline answerer embeds the same two again).
+_SESSIONS = 4096
+_TEXTS_PER_SESSION = 8
 
 
 class Understand:
@@ -22,15 +33,32 @@ class Understand:
 
     A follow-up ("and for children?") means little alone, so the queries are the
     question and, when there is history, the question with the previous ones.
+
+    Vectors a session already computed are reused: each session has a small memo of
+    its recent texts, which the turn's later embeddings (the offline answerer's) consult
+    too. A memo is one session's own, so no caller's text serves another's turn.
     """
 
     name = "understand"
 
     def __init__(self, history: History, embedder: Embedder, config: RetrievalConfig) -> None:
-        """Use ``history`` for past turns and ``embedder`` for the queries."""
+        """Use ``history`` for past turns and ``embedder`` for the queries.
+
+        A :class:`~contextual_avatar.retrieval.BatchingEmbedder` is awaited directly (its
+        batch shared with concurrent turns, reusing the session memo); any other
+        embedder runs in a worker thread.
+        """
         self._history = history
         self._embedder = embedder
         self._config = config
+        self._memos: LRUCache[str, Memo] = LRUCache(maxsize=_SESSIONS)
+
+    def memo(self, session_id: str) -> Memo:
+        """The session's memo of recent texts and their vectors."""
+        memo = self._memos.get(session_id)
+        if memo is None:
+            memo = self._memos[session_id] = LRUCache(maxsize=_TEXTS_PER_SESSION)
+        return memo
 
     async def __call__(self, turn: TurnState) -> None:
         """Fill ``history``, ``conversation``, ``queries`` and ``vectors``."""
@@ -41,5 +69,10 @@ class Understand:
             turn.question, turn.history, turns=cfg.history_turns if cfg.conversation else 0
         )
         started = time.perf_counter()
-        turn.vectors = await asyncio.to_thread(self._embedder.embed, turn.queries)
+        if isinstance(self._embedder, BatchingEmbedder):
+            remember(self.memo(turn.session_id))  # for the rest of this turn
+            turn.vectors = await self._embedder.aembed(turn.queries)
+        else:
+            turn.vectors = await asyncio.to_thread(self._embedder.embed, turn.queries)
+        turn.vectors = np.ascontiguousarray(turn.vectors, dtype=np.float32)
         turn.timings["embed"] = (time.perf_counter() - started) * 1000

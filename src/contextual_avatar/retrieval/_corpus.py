@@ -1,65 +1,125 @@
 """The corpus: the vector index, its BM25 twin and the default retriever, as one unit.
 
-They are loaded, changed and published together (an ingest replaces a document in both
-and switches the on-disk version in one step), so one object owns them. It is also the
-default :class:`~contextual_avatar.retrieval.Retriever` (it searches through whichever
-version is current) and the place other parts look chunks and their vectors up by id.
+They are loaded, changed and published together, so one object owns them. What a turn
+searches is a :class:`CorpusVersion`: one published version, immutable once in memory.
+A turn takes the current one once (:attr:`Corpus.current`) and uses it to the end, so a
+publish in the middle of a turn never mixes two versions into one answer.
+
+Changes go through :meth:`Corpus.update`: under a cross-process file lock it reloads the
+latest published version from disk, applies the change, publishes a new version (one
+atomic ``CURRENT`` switch) and swaps it in. Two writers, in one process or in several,
+take turns and neither loses the other's documents.
+
+Readers take no lock. :meth:`Corpus.refresh` stats ``CURRENT`` at most every
+``refresh_s``; when another process has published, a background thread loads the new
+version (checking that no publish landed mid-read) and swaps it in with one assignment.
+A reader never waits for a writer, and a failed reload leaves the loaded version serving.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from contextual_avatar.errors import IndexCorruptError, InputError
 from contextual_avatar.retrieval._bm25 import BM25Index
 from contextual_avatar.retrieval._config import RetrievalConfig
 from contextual_avatar.retrieval._factory import build_retriever
 from contextual_avatar.retrieval._faiss import DocRecord, FaissIndex
-from contextual_avatar.retrieval._retriever import Retriever
+from contextual_avatar.retrieval._lock import DEFAULT_LOCK_TIMEOUT_S, FolderLock
 from contextual_avatar.retrieval._state import ConversationState
+from contextual_avatar.retrieval._version import CorpusVersion
+from contextual_avatar.retrieval._watch import DEFAULT_REFRESH_S, Stamp, VersionWatch, stamp
 from contextual_avatar.types import Chunk, ScoredChunk
 
-__all__ = ["Corpus"]
+__all__ = ["Corpus", "CorpusVersion"]
+
+log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
+T = TypeVar("T")
+# Publishes that may land while one version is being read before a reader gives up.
+_MAX_READS = 20
+_NEVER = object()
 
 
 class Corpus:
-    """Indexed chunks on disk and in memory: search, look up by id, replace a document.
+    """Indexed chunks on disk and in memory: search, look up by id, change documents.
 
-    Not thread-safe for writes: callers serialise :meth:`add_document` and :meth:`publish`
-    (the engine holds a lock); searches and lookups may run between writes.
+    Thread-safe: changes are serialised by a file lock (across processes too), and
+    searches and lookups run on whichever version is current, never on a half change.
     """
 
     def __init__(
-        self, directory: Path, config: RetrievalConfig, *, dim: int, embedder: str
+        self,
+        directory: Path,
+        config: RetrievalConfig,
+        *,
+        dim: int,
+        embedder: str,
+        lock_path: Path | None = None,
+        refresh_s: float = DEFAULT_REFRESH_S,
+        lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
     ) -> None:
         """Load the published version under ``directory`` (an empty corpus if none).
+
+        Args:
+            directory: The index folder (``CURRENT`` and version directories).
+            config: Retrieval settings (BM25 constants, the retriever's mix).
+            dim: The embedder's dimension.
+            embedder: The embedder's name (an index built by another is refused).
+            lock_path: The writers' lock file (default ``directory/.lock``).
+            refresh_s: Seconds between checks for a version another process published.
+            lock_timeout_s: Seconds a writer waits for another before giving up.
 
         Raises:
             ConfigError: The index was built with another embedder.
             IndexCorruptError: The persisted index cannot be read.
         """
         self.directory = directory
+        self.lock_path = lock_path or directory / ".lock"
         self._config = config
         self._dim = dim
         self._embedder = embedder
-        self.reload()
+        self._lock_timeout_s = lock_timeout_s
+        self._watch = VersionWatch(directory / "CURRENT", interval_s=refresh_s)
+        # Held while a version is read and installed, so installs happen newest last.
+        self._installing = threading.Lock()
+        self._failed: object = _NEVER  # the pointer stamp whose load failed last
+        self._current = self._read()
+        self._watch.seen = self._current.stamp
 
-    def reload(self) -> None:
-        """(Re)load the vector index, its BM25 twin and the retriever from disk."""
-        cfg = self._config
-        self.index = FaissIndex.load(self.directory, dim=self._dim, embedder=self._embedder)
-        self.lexical = BM25Index.load(
-            FaissIndex.current_version(self.directory),
-            self.index.chunks,
-            k1=cfg.bm25_k1,
-            b=cfg.bm25_b,
-        )
-        self._retriever: Retriever = build_retriever(cfg, self.index, self.lexical)
+    # -- the version turns search -------------------------------------------------------
+
+    @property
+    def current(self) -> CorpusVersion:
+        """The version searches use now; keep it for the whole of a turn."""
+        return self._current
+
+    @property
+    def published(self) -> bool:
+        """Whether any version has been published (an index exists on disk)."""
+        return bool(self._current.version)
+
+    @property
+    def index(self) -> FaissIndex:
+        """The current version's vector index (do not mutate; use :meth:`update`)."""
+        return self._current.index
+
+    @property
+    def lexical(self) -> BM25Index:
+        """The current version's BM25 index."""
+        return self._current.lexical
 
     @property
     def documents(self) -> list[DocRecord]:
@@ -68,58 +128,15 @@ class Corpus:
         The same content under two paths is two records sharing a ``doc_id`` and its
         chunks, so a sum of ``chunks`` over this list counts shared content twice.
         """
-        return self.index.records
+        return self._current.documents
 
     def has_doc(self, doc_id: str) -> bool:
         """Whether a document with this content hash is indexed."""
-        return self.index.has_doc(doc_id)
+        return self._current.has_doc(doc_id)
 
     def cited_as(self, doc_id: str) -> DocRecord | None:
         """The record of a document whose name its chunks cite (its earliest name)."""
-        return self.index.docs.get(doc_id)
-
-    def add_document(self, chunks: Sequence[Chunk], vectors: Vectors, record: DocRecord) -> None:
-        """Index a document in memory, dropping an older version at the same path.
-
-        The older version's content stays while another path still names it. Searches
-        see the change at once; :meth:`publish` makes it durable.
-        """
-        self.index.remove_path(record.path)
-        self.index.add(chunks, vectors, record)
-
-    def add_name(self, record: DocRecord) -> bool:
-        """Record ``record.path`` as another name of indexed content, in memory.
-
-        Whatever the path named before is dropped as in :meth:`add_document`; then
-        :meth:`publish` makes the name durable.
-
-        Returns:
-            False, changing nothing, when the path already names this content.
-
-        Raises:
-            ValueError: The content is not indexed (nothing is changed).
-        """
-        if not self.index.has_doc(record.doc_id):
-            raise ValueError(f"document {record.doc_id} is not indexed")
-        previous = self.index.doc_by_path(record.path)
-        if previous is not None and previous.doc_id == record.doc_id:
-            return False
-        self.index.remove_path(record.path)
-        self.index.add_name(record)
-        return True
-
-    def publish(self) -> None:
-        """Bring BM25 in line and save both indexes as a new version, in one atomic switch.
-
-        If saving fails, the in-memory corpus goes back to the version still on disk and
-        the error is raised: what is searched is always what a restart would load.
-        """
-        try:
-            self.lexical.rebuild(self.index.chunks)
-            self.index.save(self.directory, extra=self.lexical.save)
-        except BaseException:
-            self.reload()
-            raise
+        return self._current.cited_as(doc_id)
 
     def search(
         self,
@@ -130,13 +147,241 @@ class Corpus:
         state: ConversationState | None = None,
     ) -> list[ScoredChunk]:
         """The configured retriever's results over the current version."""
-        return self._retriever.search(texts, vectors, k, state=state)
+        return self._current.search(texts, vectors, k, state=state)
 
     def lookup(self, chunk_ids: Sequence[str]) -> tuple[list[Chunk], Vectors]:
         """Indexed chunks by id with their vectors, skipping ids that are not indexed."""
-        chunks = [c for c in map(self.index.chunk, chunk_ids) if c is not None]
-        return chunks, self.index.vectors_for([c.id for c in chunks])
+        return self._current.lookup(chunk_ids)
 
     def salient(self, terms: Sequence[str], *, max_share: float) -> list[str]:
         """The terms that mark a topic: those in at most ``max_share`` of the chunks."""
-        return self.lexical.salient(terms, max_share=max_share)
+        return self._current.salient(terms, max_share=max_share)
+
+    # -- seeing other processes' versions -----------------------------------------------
+
+    def refresh(self) -> bool:
+        """Start loading a version another process published, without waiting for it.
+
+        Cheap enough to call on every turn: it stats ``CURRENT`` at most once per
+        ``refresh_s`` and returns at once; the load runs on a daemon thread and swaps
+        the new version in when complete.
+
+        Returns:
+            Whether a reload was started.
+        """
+        if not self._watch.changed() or not self._installing.acquire(blocking=False):
+            return False
+        threading.Thread(target=self._reload_held, name="corpus-reload", daemon=True).start()
+        return True
+
+    def reload(self) -> None:
+        """Load the published version now, blocking (a no-op when it is already loaded).
+
+        Raises:
+            IndexCorruptError: The published version cannot be read.
+        """
+        with self._installing:
+            if stamp(self._watch.pointer) != self._current.stamp:
+                self._install(self._read())
+
+    def _reload_held(self) -> None:
+        """Body of the reload thread; ``_installing`` is held on entry and released here."""
+        try:
+            now = stamp(self._watch.pointer)
+            if now != self._current.stamp and now != self._failed:
+                self._install(self._read())
+        except Exception as exc:  # a background thread must not die loudly
+            self._failed = stamp(self._watch.pointer)
+            log.warning("index %s: keeping the loaded version: %s", self.directory, exc)
+        finally:
+            self._installing.release()
+
+    def _install(self, version: CorpusVersion) -> None:
+        self._current = version  # one assignment: searches see the old or the new
+        self._watch.seen = version.stamp
+
+    def _read(self, *, lexical: bool = True) -> CorpusVersion:
+        """Read the published version, again if a publish lands mid-read."""
+        pointer = self._watch.pointer
+        for _ in range(_MAX_READS):
+            before = stamp(pointer)
+            try:
+                current = FaissIndex.current_version(self.directory)
+                index = FaissIndex.load(
+                    self.directory,
+                    dim=self._dim,
+                    embedder=self._embedder,
+                    spec=self._config.dense_spec(),
+                )
+                lex = BM25Index(k1=self._config.bm25_k1, b=self._config.bm25_b)
+                if lexical:
+                    lex = BM25Index.load(
+                        current, index.chunks, k1=self._config.bm25_k1, b=self._config.bm25_b
+                    )
+            except (IndexCorruptError, OSError) as exc:
+                if stamp(pointer) != before:
+                    continue  # the version went away while being read: read the new one
+                if isinstance(exc, IndexCorruptError):
+                    raise
+                raise IndexCorruptError(
+                    f"cannot load the index at {self.directory}: {exc}"
+                ) from exc
+            if stamp(pointer) == before:
+                name = "" if current is None else current.name
+                return self._version(name, before, index, lex)
+        raise IndexCorruptError(
+            f"the index at {self.directory} changed {_MAX_READS} times while being read"
+        )
+
+    def _version(
+        self, name: str, when: Stamp, index: FaissIndex, lexical: BM25Index
+    ) -> CorpusVersion:
+        return CorpusVersion(
+            name, when, index, lexical, build_retriever(self._config, index, lexical)
+        )
+
+    # -- changes ------------------------------------------------------------------------
+
+    def update(self, change: Callable[[FaissIndex], T]) -> T:
+        """Apply ``change`` to the latest version and publish it, as the only writer.
+
+        Under the folder's lock: the latest published version is read from disk (another
+        process may have published since this one loaded), ``change`` mutates that
+        private copy, and if it changed any document the result is published and
+        becomes :attr:`current`. Blocking; call it from a worker thread in async code.
+
+        Args:
+            change: Mutates the index it is given; whatever it returns is returned. If it
+                raises, nothing is published.
+
+        Raises:
+            StoreUnavailable: Another writer held the lock too long.
+            IndexCorruptError: The published version cannot be read.
+            OSError: Saving failed; the published and current versions are unchanged.
+        """
+        with FolderLock(self.lock_path, timeout_s=self._lock_timeout_s):
+            base = self._read(lexical=False)
+            index = base.index
+            before = (len(index), index.records)
+            result = change(index)
+            if (len(index), index.records) == before:
+                return result
+            # A shallow copy reuses the loaded version's per-chunk terms; rebuild()
+            # replaces the copy's attributes and never touches the original's.
+            lexical = copy.copy(self._current.lexical)
+            lexical.rebuild(index.chunks)
+            index.save(self.directory, extra=lexical.save)
+            current = FaissIndex.current_version(self.directory)
+            name = "" if current is None else current.name
+            version = self._version(name, stamp(self._watch.pointer), index, lexical)
+            with self._installing:
+                self._install(version)
+        return result
+
+    def add_document(self, chunks: Sequence[Chunk], vectors: Vectors, record: DocRecord) -> None:
+        """Index and publish a document, dropping an older version at the same path.
+
+        The older version's content stays while another path still names it.
+        """
+
+        def change(index: FaissIndex) -> None:
+            index.remove_path(record.path)
+            index.add(chunks, vectors, record)
+
+        self.update(change)
+
+    def add_name(self, record: DocRecord) -> bool:
+        """Record and publish ``record.path`` as another name of indexed content.
+
+        Whatever the path named before is dropped as in :meth:`add_document`.
+
+        Returns:
+            False, changing nothing, when the path already names this content.
+
+        Raises:
+            ValueError: The content is not indexed (nothing is changed).
+        """
+
+        def change(index: FaissIndex) -> bool:
+            if not index.has_doc(record.doc_id):
+                raise ValueError(f"document {record.doc_id} is not indexed")
+            previous = index.doc_by_path(record.path)
+            if previous is not None and previous.doc_id == record.doc_id:
+                return False
+            index.remove_path(record.path)
+            index.add_name(record)
+            return True
+
+        return self.update(change)
+
+    def remove(self, name: str) -> list[DocRecord]:
+        """Remove a document and publish: by path, by content hash or by base name.
+
+        A path removes that name (the content goes with its last name); a content hash
+        removes the content under every name; a base name must name one path.
+
+        Returns:
+            The records removed.
+
+        Raises:
+            InputError: Nothing matches, or the base name matches several paths.
+        """
+
+        def change(index: FaissIndex) -> list[DocRecord]:
+            found = matching(index.records, name)
+            for record in found:
+                index.remove_path(record.path)
+            return found
+
+        return self.update(change)
+
+    def drop(self) -> int:
+        """Delete every document and the index folder; returns the names dropped.
+
+        The folder is renamed away under the lock (atomic), then deleted, so other
+        processes see either the whole index or none.
+        """
+        with FolderLock(self.lock_path, timeout_s=self._lock_timeout_s):
+            dropped = len(FaissIndex.read_records(self.directory)[0])
+            if self.directory.exists():
+                grave = self.directory.with_name(
+                    f".dropped-{self.directory.name}-{uuid.uuid4().hex[:8]}"
+                )
+                os.replace(self.directory, grave)
+                shutil.rmtree(grave, ignore_errors=True)
+            with self._installing:
+                self._install(self._read())
+        return dropped
+
+    def publish(self) -> None:
+        """Kept for callers of the staged API: every change is now published as made."""
+
+
+def matching(records: Sequence[DocRecord], name: str) -> list[DocRecord]:
+    """The records ``name`` designates (see :meth:`Corpus.remove`).
+
+    Raises:
+        InputError: Nothing matches, or a base name matches several paths.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"name the document to remove (a path, file name or id), got {name!r}")
+    by_path = [r for r in records if r.path == name or r.path == _resolved(name)]
+    if by_path:
+        return by_path
+    by_id = [r for r in records if r.doc_id == name]
+    if by_id:
+        return by_id
+    by_name = [r for r in records if r.name == name]
+    if len(by_name) > 1:
+        paths = ", ".join(r.path for r in by_name)
+        raise InputError(f"{name!r} names {len(by_name)} documents ({paths}); give the path")
+    if not by_name:
+        raise InputError(f"no document {name!r} is indexed")
+    return by_name
+
+
+def _resolved(name: str) -> str:
+    try:
+        return str(Path(name).resolve())
+    except (OSError, ValueError):
+        return name

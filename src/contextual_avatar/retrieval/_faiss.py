@@ -3,7 +3,10 @@
 Rows of the vector matrix and the chunk list correspond one to one. On disk an index is
 a version directory (``vectors.npy``, ``chunks.jsonl``, ``meta.json``) named by a
 ``CURRENT`` file that is replaced atomically after the new version is fully written and
-synced, so a crash mid-save leaves the previous index loadable.
+synced, so a crash mid-save leaves the previous index loadable. Above a configurable
+size the FAISS index is approximate (HNSW or IVF, see ``_ann.py``); it is then saved too
+(``dense.faiss``), as rebuilding a graph takes minutes at a million chunks. A version
+without it (exact, or written before) is rebuilt from ``vectors.npy`` on load.
 
 A document is its content: chunks and vectors are stored once per content hash. Its
 names are the paths it was ingested from, one :class:`DocRecord` each, so the same bytes
@@ -29,11 +32,14 @@ import numpy.typing as npt
 
 from contextual_avatar._serde import chunk_from_dict, chunk_to_dict
 from contextual_avatar.errors import ConfigError, IndexCorruptError
+from contextual_avatar.retrieval import _ann
+from contextual_avatar.retrieval._ann import DenseSpec, build_dense, can_grow, kind_of
 from contextual_avatar.types import Chunk, ScoredChunk
 
 __all__ = ["DocRecord", "FaissIndex"]
 
 FORMAT_VERSION = 1
+DENSE_FILE = "dense.faiss"
 Vectors = npt.NDArray[np.float32]
 
 
@@ -61,27 +67,30 @@ class DocRecord:
 
 
 class FaissIndex:
-    """Exact cosine search (``IndexFlatIP``) with chunk metadata and document records.
+    """Cosine search (exact, or approximate when large) with chunk metadata and records.
 
     Not thread-safe for writes; the engine serialises :meth:`add` / :meth:`add_name` /
     :meth:`remove_path` / :meth:`remove_doc` / :meth:`save` and may search concurrently
     between them.
     """
 
-    def __init__(self, *, dim: int, embedder: str) -> None:
+    def __init__(self, *, dim: int, embedder: str, spec: DenseSpec | None = None) -> None:
         """Create an empty index.
 
         Args:
             dim: Vector dimension.
             embedder: Name of the embedder that made the vectors (checked on load).
+            spec: Which FAISS index serves at which size (default: exact up to 50k
+                chunks, then IVF).
         """
         self.dim = dim
         self.embedder = embedder
+        self.spec = spec or DenseSpec()
         self._chunks: list[Chunk] = []
         self._row_of: dict[str, int] = {}
         self._vectors: Vectors = np.zeros((0, dim), dtype=np.float32)
         self._records: dict[str, DocRecord] = {}  # by path, in ingest order
-        self._faiss = faiss.IndexFlatIP(dim)
+        self._faiss: Any = faiss.IndexFlatIP(dim)
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -127,7 +136,10 @@ class FaissIndex:
         self._chunks.extend(chunks)
         self._row_of.update((c.id, base + i) for i, c in enumerate(chunks))
         self._vectors = np.vstack([self._vectors, vectors])
-        self._faiss.add(vectors)
+        if can_grow(self._faiss, self.spec, len(self._chunks)):
+            self._faiss.add(vectors)
+        else:  # the kind changes at this size (or IVF outgrew its lists): build anew
+            self._faiss = build_dense(self._vectors, self.spec, dim=self.dim)
         self._records[doc.path] = doc
 
     def add_name(self, doc: DocRecord) -> None:
@@ -177,13 +189,20 @@ class FaissIndex:
         # A new list, as _rebuild makes: readers holding the old one see a consistent copy.
         self._chunks = [relabel(c) if c.doc_id == doc_id else c for c in self._chunks]
 
-    def _rebuild(self, chunks: list[Chunk], vectors: Vectors) -> None:
+    def _rebuild(self, chunks: list[Chunk], vectors: Vectors, dense: Any = None) -> None:
+        """Replace the contents; ``dense`` is a FAISS index already holding ``vectors``."""
         self._chunks = chunks
         self._row_of = {c.id: i for i, c in enumerate(chunks)}
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        self._faiss = faiss.IndexFlatIP(self.dim)
-        if len(chunks):
-            self._faiss.add(self._vectors)
+        if dense is None or not _ann.fits(dense, self.spec, len(chunks)):
+            dense = build_dense(self._vectors, self.spec, dim=self.dim)
+        _ann.tune(dense, self.spec)
+        self._faiss = dense
+
+    @property
+    def dense_kind(self) -> str:
+        """The FAISS index serving now: ``"flat"`` (exact), ``"hnsw"`` or ``"ivf"``."""
+        return kind_of(self._faiss)
 
     def search(self, queries: Vectors, k: int) -> list[ScoredChunk]:
         """The ``k`` chunks most similar to any of the query vectors, best first.
@@ -260,8 +279,11 @@ class FaissIndex:
             "format": FORMAT_VERSION,
             "dim": self.dim,
             "embedder": self.embedder,
+            "dense": self.dense_kind,
             "docs": [asdict(d) for d in self._records.values()],
         }
+        if self.dense_kind != "flat":  # an exact index is rebuilt from the vectors in ms
+            _ann.write_dense(self._faiss, target / DENSE_FILE)
         with (target / "meta.json").open("w", encoding="utf-8") as fh:
             json.dump(meta, fh, ensure_ascii=False)
             _sync(fh)
@@ -306,14 +328,19 @@ class FaissIndex:
             raise IndexCorruptError(f"cannot load the index at {target}: {exc}") from exc
 
     @classmethod
-    def load(cls, directory: Path, *, dim: int, embedder: str) -> FaissIndex:
+    def load(
+        cls, directory: Path, *, dim: int, embedder: str, spec: DenseSpec | None = None
+    ) -> FaissIndex:
         """Load the current version from ``directory``, or an empty index if there is none.
+
+        A saved approximate index is reused when it still fits ``spec``; otherwise (an
+        exact or older version, other settings) the FAISS index is rebuilt from the vectors.
 
         Raises:
             IndexCorruptError: The files exist but cannot be read.
             ConfigError: The index was built with another embedder.
         """
-        index = cls(dim=dim, embedder=embedder)
+        index = cls(dim=dim, embedder=embedder, spec=spec)
         pointer = directory / "CURRENT"
         if not pointer.exists():
             return index
@@ -336,7 +363,7 @@ class FaissIndex:
                 f"cannot load the index at {target}: {len(chunks)} chunks but vectors of "
                 f"shape {vectors.shape}"
             )
-        index._rebuild(chunks, vectors)
+        index._rebuild(chunks, vectors, _ann.read_dense(target / DENSE_FILE))
         # One record per path; files written before names were kept have one per doc_id.
         index._records = {d["path"]: DocRecord(**d) for d in meta.get("docs", [])}
         return index

@@ -28,10 +28,18 @@ from contextual_avatar.routing._litellm import (
     import_litellm,
     is_openai_tokenized,
     model_prices,
+    read_usage,
     register_prices,
+    stream_options,
     token_counter,
 )
-from contextual_avatar.routing._prompt import PackedPrompt, PromptPacker, parse_citations
+from contextual_avatar.routing._prompt import (
+    PackedPrompt,
+    PromptPacker,
+    parse_citations,
+    with_cache_marks,
+)
+from contextual_avatar.routing._provider_cache import cache_rule
 from contextual_avatar.routing._responder import Reply
 from contextual_avatar.types import Fact, ScoredChunk, TokenUsage, Turn
 
@@ -150,22 +158,30 @@ class LiteLLMResponder:
         context: Sequence[ScoredChunk],
         history: Sequence[Turn],
         facts: Sequence[Fact] = (),
+        instructions: str | None = None,
     ) -> Reply:
         """Answer without streaming (drains :meth:`stream`)."""
         reply: Reply | None = None
-        async for item in self.stream(question, context=context, history=history, facts=facts):
+        stream = self.stream(
+            question, context=context, history=history, facts=facts, instructions=instructions
+        )
+        async for item in stream:
             if isinstance(item, Reply):
                 reply = item
         assert reply is not None
         return reply
 
-    async def _open(self, ready: _Ready, messages: Sequence[dict[str, str]]) -> tuple[Any, Any]:
+    async def _open(self, ready: _Ready, prompt: PackedPrompt) -> tuple[Any, Any]:
         """Start a streamed request and wait for its first chunk, with retries."""
         cfg = self.config
+        messages: list[Any] = list(prompt.messages)
+        if cache_rule(cfg.model).needs_marks:  # Anthropic caches only up to marks
+            messages = with_cache_marks(prompt.messages, prompt.cache_marks)
         kwargs: dict[str, Any] = {
             "model": cfg.model,
-            "messages": list(messages),
+            "messages": messages,
             "stream": True,
+            **stream_options(),
             "max_tokens": cfg.max_output_tokens,
             "temperature": self.routing.temperature,
             "timeout": self.routing.timeout_s,
@@ -206,16 +222,22 @@ class LiteLLMResponder:
         context: Sequence[ScoredChunk],
         history: Sequence[Turn],
         facts: Sequence[Fact] = (),
+        instructions: str | None = None,
     ) -> AsyncGenerator[str | Reply, None]:
         """Stream the answer: text deltas, then the :class:`Reply`.
+
+        ``instructions`` (the host's, for this turn only) go into the system message
+        after the configured ``system_prompt``; nothing keeps them past this call.
 
         Raises:
             ModelError: The model failed (before the first token after retries, or mid-stream).
         """
         ready = await self._ready()
-        prompt = ready.packer.pack(question, context=context, history=history, facts=facts)
+        prompt = ready.packer.pack(
+            question, context=context, history=history, facts=facts, instructions=instructions
+        )
         try:
-            response, first = await self._open(ready, prompt.messages)
+            response, first = await self._open(ready, prompt)
         except StopAsyncIteration:
             response, first = None, None
         parts: list[str] = []
@@ -247,17 +269,18 @@ class LiteLLMResponder:
         yield self._reply(ready, prompt, text, usage)
 
     def _reply(self, ready: _Ready, prompt: PackedPrompt, text: str, usage: Any) -> Reply:
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0) or prompt.prompt_tokens
-        completion = int(getattr(usage, "completion_tokens", 0) or 0) or ready.count(text)
-        details = getattr(usage, "prompt_tokens_details", None)
-        reported = getattr(details, "cached_tokens", None) if details is not None else None
-        cached = int(reported) if reported else self._cached_tokens(prompt)
+        # The provider's own counts when the stream carried them (stream_options), else ours.
+        counts = read_usage(usage)
+        prompt_tokens = counts.prompt or prompt.prompt_tokens
+        completion = counts.completion or ready.count(text)
+        cached = counts.cached if counts.cached is not None else self._cached_tokens(prompt)
         cached = min(cached, prompt_tokens)
+        written = min(counts.written or 0, prompt_tokens - cached)
         return Reply(
             text=text,
             citations=parse_citations(text, prompt.sources),
             tokens=TokenUsage(prompt_tokens, completion),
-            cost_usd=ready.prices.cost(prompt_tokens, completion, cached),
+            cost_usd=ready.prices.cost(prompt_tokens, completion, cached, written),
             model=self.model,
             cached_prompt_tokens=cached,
         )

@@ -40,14 +40,14 @@ class AnswerConfig(BaseModel):
 
     Parameters:
         max_sentences: Sentences quoted in an answer.
-        context_chunks: Best chunks the answerer quotes from. 1 answers a few more CoQA
-            turns but its answers steer the next turns' retrieval worse in meetings.
+        context_chunks: Best chunks whose sentences compete for the answer (50: all of a
+            usual context); a lower chunk's sentence must hold clearly more evidence to win.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_sentences: int = Field(default=2, ge=1, le=10)
-    context_chunks: int = Field(default=3, ge=1, le=50)
+    context_chunks: int = Field(default=50, ge=1, le=50)
 
 
 class LLMConfig(BaseModel):

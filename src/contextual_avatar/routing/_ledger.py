@@ -2,11 +2,14 @@
 
 Every turn is priced from litellm's offline price map (the offline ``"extractive"``
 answerer costs 0), with prompt tokens read from the provider's prompt cache billed at
-the cached-input price where the map has one. Beside it the ledger prices the
-counterfactual **baseline**: the large model answering the same turn with the full
-retrieval top-k in its prompt and no prompt-cache discount. ``saved_usd`` is the
-difference. The baseline assumes the large model would have written an answer of the
-same length; it says what the turn would have cost, not whether it would have been better.
+the cached-input price where the map has one, and tokens written to it at the
+cache-write price (Anthropic bills 1.25x the input price to write; OpenAI nothing).
+Which tokens a provider caches follows its own rule (:mod:`._provider_cache`).
+Beside it the ledger prices the counterfactual **baseline**: the large model answering
+the same turn with the full retrieval top-k in its prompt and no prompt-cache discount.
+``saved_usd`` is the difference. The baseline assumes the large model would have
+written an answer of the same length; it says what the turn would have cost, not
+whether it would have been better.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ class LedgerEntry:
         tokens: Prompt and completion tokens.
         cached_prompt_tokens: Prompt tokens billed at the cached-input price.
         cost_usd: What the turn cost.
+        written_prompt_tokens: Prompt tokens billed at the cache-write price.
         baseline_model: The large model the baseline prices.
         baseline_tokens: The baseline's prompt and completion tokens.
         baseline_usd: What the baseline would have cost.
@@ -120,6 +124,7 @@ class LedgerEntry:
     baseline_tokens: TokenUsage
     baseline_usd: float
     interrupted: bool = False
+    written_prompt_tokens: int = 0
 
     @property
     def saved_usd(self) -> float:
@@ -137,6 +142,7 @@ class LedgerTotals:
         interrupted_turns: Turns cut short by a barge-in.
         prompt_tokens: Prompt tokens sent.
         cached_prompt_tokens: Of those, billed at the cached price.
+        written_prompt_tokens: Of those, billed at the cache-write price.
         completion_tokens: Completion tokens received.
         cost_usd: Total cost.
         baseline_prompt_tokens: Prompt tokens the baseline would have sent.
@@ -148,6 +154,7 @@ class LedgerTotals:
     interrupted_turns: int = 0
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0
+    written_prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
     baseline_prompt_tokens: int = 0
@@ -171,6 +178,7 @@ class LedgerTotals:
             interrupted_turns=self.interrupted_turns + entry.interrupted,
             prompt_tokens=self.prompt_tokens + entry.tokens.prompt,
             cached_prompt_tokens=self.cached_prompt_tokens + entry.cached_prompt_tokens,
+            written_prompt_tokens=self.written_prompt_tokens + entry.written_prompt_tokens,
             completion_tokens=self.completion_tokens + entry.tokens.completion,
             cost_usd=self.cost_usd + entry.cost_usd,
             baseline_prompt_tokens=self.baseline_prompt_tokens + entry.baseline_tokens.prompt,
@@ -210,6 +218,7 @@ class CostLedger:
         tier: Tier,
         tokens: TokenUsage,
         cached_prompt_tokens: int = 0,
+        written_prompt_tokens: int = 0,
         baseline_prompt_tokens: int,
         interrupted: bool = False,
         reported_usd: float | None = None,
@@ -227,6 +236,7 @@ class CostLedger:
             tier: The tier it was routed to.
             tokens: Prompt and completion tokens of the turn.
             cached_prompt_tokens: Prompt tokens read from the provider's prompt cache.
+            written_prompt_tokens: Prompt tokens written to it (billed at the write price).
             baseline_prompt_tokens: Prompt tokens the baseline would have sent.
             interrupted: The turn was cut short by a barge-in.
             reported_usd: The reply's own cost, used when ``model`` has no price.
@@ -237,8 +247,10 @@ class CostLedger:
         Raises:
             ConfigError: ``model`` has no price and no ``reported_usd`` was given.
         """
+        cached = min(max(cached_prompt_tokens, 0), tokens.prompt)
+        written = min(max(written_prompt_tokens, 0), tokens.prompt - cached)
         try:
-            cost = self._prices(model).cost(tokens.prompt, tokens.completion, cached_prompt_tokens)
+            cost = self._prices(model).cost(tokens.prompt, tokens.completion, cached, written)
         except ConfigError:
             if reported_usd is None:
                 raise
@@ -255,7 +267,8 @@ class CostLedger:
             model=model,
             tier=tier,
             tokens=tokens,
-            cached_prompt_tokens=min(cached_prompt_tokens, tokens.prompt),
+            cached_prompt_tokens=cached,
+            written_prompt_tokens=written,
             cost_usd=cost,
             baseline_model=self.baseline_model,
             baseline_tokens=base_tokens,

@@ -20,9 +20,12 @@ from contextual_avatar.errors import ConfigError, MissingDependencyError
 
 __all__ = [
     "ModelPrices",
+    "UsageCounts",
     "import_litellm",
     "model_prices",
+    "read_usage",
     "register_prices",
+    "stream_options",
     "token_counter",
 ]
 
@@ -120,9 +123,11 @@ class ModelPrices:
         cached_input: Per prompt token read from the provider's prompt cache (equal to
             ``input`` when the map has no cached price).
         context_window: Prompt tokens the model accepts.
+        cache_write: Per prompt token written to the provider's cache (Anthropic bills
+            1.25x the input price; equal to ``input`` where writing is free).
     """
 
-    __slots__ = ("cached_input", "context_window", "input", "model", "output")
+    __slots__ = ("cache_write", "cached_input", "context_window", "input", "model", "output")
 
     def __init__(
         self,
@@ -132,19 +137,96 @@ class ModelPrices:
         output: float,
         cached_input: float,
         context_window: int,
+        cache_write: float | None = None,
     ) -> None:
         self.model = model
         self.input = input
         self.output = output
         self.cached_input = cached_input
         self.context_window = context_window
+        self.cache_write = input if cache_write is None else cache_write
 
-    def cost(self, prompt: int, completion: int, cached: int = 0) -> float:
-        """USD for a call; ``cached`` of the ``prompt`` tokens billed at the cached price."""
+    def cost(self, prompt: int, completion: int, cached: int = 0, written: int = 0) -> float:
+        """USD for a call.
+
+        Args:
+            prompt: Prompt tokens, all of them.
+            completion: Completion tokens.
+            cached: Of the prompt, tokens read from the provider's cache.
+            written: Of the rest, tokens written to the provider's cache (write price).
+        """
         cached = min(max(cached, 0), prompt)
+        written = min(max(written, 0), prompt - cached)
+        fresh = prompt - cached - written
         return (
-            (prompt - cached) * self.input + cached * self.cached_input + completion * self.output
+            fresh * self.input
+            + cached * self.cached_input
+            + written * self.cache_write
+            + completion * self.output
         )
+
+
+class UsageCounts:
+    """Token counts a provider reported for one call (``None``: not reported).
+
+    Parameters:
+        prompt: Prompt tokens, cached and written ones included.
+        completion: Completion tokens.
+        cached: Prompt tokens read from the provider's cache.
+        written: Prompt tokens written to the provider's cache (Anthropic).
+    """
+
+    __slots__ = ("cached", "completion", "prompt", "written")
+
+    def __init__(
+        self,
+        prompt: int | None = None,
+        completion: int | None = None,
+        cached: int | None = None,
+        written: int | None = None,
+    ) -> None:
+        self.prompt = prompt
+        self.completion = completion
+        self.cached = cached
+        self.written = written
+
+
+def stream_options() -> dict[str, Any]:
+    """Request options that make a streamed call end with a usage chunk.
+
+    Why: without ``include_usage`` OpenAI-compatible servers send no token counts in a
+    stream, so cached prompt tokens could only be estimated, never read.
+    """
+    return {"stream_options": {"include_usage": True}}
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def read_usage(usage: Any) -> UsageCounts:
+    """The provider's own counts from a litellm ``usage`` object (or a plain dict).
+
+    Reads OpenAI's ``prompt_tokens_details.cached_tokens`` and Anthropic's
+    ``cache_read_input_tokens`` / ``cache_creation_input_tokens`` (litellm passes both).
+    """
+    if usage is None:
+        return UsageCounts()
+
+    def get(obj: Any, name: str) -> Any:
+        return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+    details = get(usage, "prompt_tokens_details")
+    cached = _int(get(details, "cached_tokens")) if details is not None else None
+    anthropic_read = _int(get(usage, "cache_read_input_tokens"))
+    if anthropic_read:
+        cached = anthropic_read
+    return UsageCounts(
+        prompt=_int(get(usage, "prompt_tokens")),
+        completion=_int(get(usage, "completion_tokens")),
+        cached=cached,
+        written=_int(get(usage, "cache_creation_input_tokens")),
+    )
 
 
 def register_prices(
@@ -198,6 +280,7 @@ def model_prices(model: str) -> ModelPrices:
         ) from exc
     price_in = float(info.get("input_cost_per_token") or 0.0)
     cached = info.get("cache_read_input_token_cost")
+    write = info.get("cache_creation_input_token_cost")
     window = info.get("max_input_tokens") or info.get("max_tokens") or 8192
     return ModelPrices(
         model,
@@ -205,4 +288,5 @@ def model_prices(model: str) -> ModelPrices:
         output=float(info.get("output_cost_per_token") or 0.0),
         cached_input=price_in if cached is None else float(cached),
         context_window=int(window),
+        cache_write=price_in if write is None else float(write),
     )

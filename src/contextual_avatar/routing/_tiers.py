@@ -59,8 +59,12 @@ class Tiers:
         *,
         context: Sequence[ScoredChunk],
         history: Sequence[Turn],
+        instructions: str | None = None,
     ) -> AsyncGenerator[str | Reply, None]:
         """Stream the answer from ``tier``'s responder (text deltas, then the Reply).
+
+        ``instructions`` (the host's, for this turn) go to whichever responder answers,
+        if it takes them (see :class:`~contextual_avatar.routing.Responder`).
 
         Raises:
             ModelError: The tier failed after streaming began, or both tiers failed.
@@ -70,7 +74,9 @@ class Tiers:
         started = False
         try:
             async with aclosing(
-                stream_reply(primary, question, context=context, history=history)
+                stream_reply(
+                    primary, question, context=context, history=history, instructions=instructions
+                )
             ) as stream:
                 async for item in stream:
                     started = True
@@ -80,7 +86,9 @@ class Tiers:
             if started or not self.fallback or other is primary:
                 raise
         async with aclosing(
-            stream_reply(other, question, context=context, history=history)
+            stream_reply(
+                other, question, context=context, history=history, instructions=instructions
+            )
         ) as stream:
             async for item in stream:
                 if isinstance(item, Reply):

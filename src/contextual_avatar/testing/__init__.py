@@ -15,6 +15,8 @@ from contextual_avatar.testing._bolt import BoltServer, BoltServerError, free_po
 from contextual_avatar.testing._documents import make_answer, make_pdf
 from contextual_avatar.testing._llm_server import LLMServer, LLMServerError, smollm2_path
 from contextual_avatar.testing._redis import RedisServer
+from contextual_avatar.testing._redis_cluster import RedisClusterServer
+from contextual_avatar.testing._server import running_server
 
 if TYPE_CHECKING:
     from contextual_avatar.testing._contract_cache import (
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from contextual_avatar.testing._contract_codec import MediaCodecContract
     from contextual_avatar.testing._contract_embedder import EmbedderContract
     from contextual_avatar.testing._contract_knowledge import KnowledgeGraphSinkContract
+    from contextual_avatar.testing._contract_retriever import RetrieverContract
     from contextual_avatar.testing._contract_routing import (
         ResponderContract,
         SimilarityRouterContract,
@@ -39,12 +42,15 @@ __all__ = [
     "LLMServer",
     "LLMServerError",
     "MediaCodecContract",
+    "RedisClusterServer",
     "RedisServer",
     "ResponderContract",
+    "RetrieverContract",
     "SimilarityRouterContract",
     "free_port",
     "make_answer",
     "make_pdf",
+    "running_server",
     "smollm2_path",
 ]
 
@@ -55,6 +61,7 @@ _CONTRACTS = {
     "EmbedderContract": "._contract_embedder",
     "KnowledgeGraphSinkContract": "._contract_knowledge",
     "ResponderContract": "._contract_routing",
+    "RetrieverContract": "._contract_retriever",
     "SimilarityRouterContract": "._contract_routing",
 }
 

@@ -2,7 +2,7 @@
 
 A host with its own sink subclasses :class:`KnowledgeGraphSinkContract` in a test module and
 provides one fixture, ``sink``; the inherited tests then check exactly what the protocol
-promises, through its three methods only, so the engine and the background writer can rely
+promises, through its methods only, so the engine and the background writer can rely
 on the host's sink as they do on the bundled ones::
 
     import pytest
@@ -17,9 +17,9 @@ on the host's sink as they do on the bundled ones::
 
 The tests are coroutines: they need pytest-asyncio in ``auto`` mode (in ``strict`` mode, put
 ``pytestmark = pytest.mark.asyncio`` on the subclass and declare the fixture with
-``pytest_asyncio.fixture``). Each test writes facts under fresh random words and session ids
-starting with :attr:`KnowledgeGraphSinkContract.session_prefix`, so a sink on a shared store
-works too, and a host can delete what the tests left there.
+``pytest_asyncio.fixture``). Each test writes facts under fresh random keys, collections and
+session ids starting with :attr:`KnowledgeGraphSinkContract.session_prefix`, so a sink on a
+shared store works too; each test forgets its sessions afterwards.
 
 The module needs no test library itself (plain ``assert`` with messages, no pytest import),
 so it also runs under a host's own harness.
@@ -33,10 +33,10 @@ from collections.abc import Awaitable, Sequence
 from typing import ClassVar
 
 from contextual_avatar.errors import StoreUnavailable
-from contextual_avatar.knowledge import KnowledgeGraphSink, fact_id
+from contextual_avatar.knowledge import ANSWERED_BY, KnowledgeGraphSink, fact_id, session_key
 from contextual_avatar.types import Fact, SourceRef
 
-__all__ = ["HOSTILE_STRINGS", "KnowledgeGraphSinkContract"]
+__all__ = ["HOSTILE_STRINGS", "KnowledgeGraphSinkContract", "vote"]
 
 #: Text that breaks naive query building, escaping or encoding; stored and found verbatim.
 HOSTILE_STRINGS: tuple[str, ...] = (
@@ -55,46 +55,38 @@ HOSTILE_STRINGS: tuple[str, ...] = (
 
 
 def _word() -> str:
-    """A lookup key no other test (or earlier run) has used."""
+    """A key, chunk id or collection no other test (or earlier run) has used."""
     return f"kgc{uuid.uuid4().hex[:12]}"
 
 
-def _session(prefix: str, name: str = "") -> str:
-    """A session id no other test has used, starting with ``prefix``."""
-    return f"{prefix}{uuid.uuid4().hex[:8]}-{name}"
-
-
-def _fact(
+def vote(
     session_id: str,
-    turn: int,
-    subject: str,
-    obj: str,
+    key: str,
+    chunk_id: str,
     *,
-    predicate: str = "mentions",
-    created_at: float = 0.0,
+    collection: str,
+    created_at: float = 1000.0,
     sources: tuple[SourceRef, ...] = (),
+    predicate: str = ANSWERED_BY,
 ) -> Fact:
+    """The fact a session records when ``chunk_id`` answered a question with ``key``."""
+    who = session_key(session_id)
     return Fact(
-        id=fact_id(
-            at=created_at,
-            session_id=session_id,
-            turn=turn,
-            subject=subject,
-            predicate=predicate,
-            obj=obj,
-        ),
-        subject=subject,
+        id=fact_id(collection=collection, key=key, chunk_id=chunk_id, session=who)
+        + ("" if predicate == ANSWERED_BY else f"-{predicate}"),
+        subject=key,
         predicate=predicate,
-        object=obj,
-        session_id=session_id,
-        turn=turn,
+        object=chunk_id,
+        session_id=who,
+        turn=0,
         sources=sources,
         created_at=created_at,
+        collection=collection,
     )
 
 
-def _ids(facts: Sequence[Fact]) -> list[str]:
-    return [f.id for f in facts]
+def _chunks(facts: Sequence[Fact]) -> list[str]:
+    return [f.object for f in facts]
 
 
 async def _refuses(call: Awaitable[object], what: str) -> None:
@@ -115,112 +107,154 @@ class KnowledgeGraphSinkContract:
     #: Every session id the tests write starts with this (for cleanup on shared stores).
     session_prefix: ClassVar[str] = "kg-contract-"
 
+    def _session(self, name: str = "") -> str:
+        return f"{self.session_prefix}{uuid.uuid4().hex[:8]}-{name}"
+
     async def test_is_a_knowledge_graph_sink(self, sink: KnowledgeGraphSink) -> None:
-        """The runtime-checkable protocol recognises the sink."""
+        """The protocol is runtime-checkable: every method is present."""
         assert isinstance(sink, KnowledgeGraphSink), f"{type(sink)!r} lacks a protocol method"
 
-    async def test_write_is_idempotent_per_fact_id(self, sink: KnowledgeGraphSink) -> None:
-        """Retries and outbox replays must never duplicate a fact."""
-        word, session = _word(), _session(self.session_prefix)
-        facts = [
-            _fact(session, i, f"{word} item{i}", "thing", created_at=float(i)) for i in range(4)
-        ]
-        await sink.write(facts)
-        await sink.write(facts)
-        await sink.write([*facts[::-1], facts[0]])  # reordered, and twice in one batch
-        await asyncio.gather(*(sink.write(facts) for _ in range(3)))
-        await sink.write([])
-        found = _ids(await sink.related(word, limit=100))
-        assert sorted(found) == sorted(_ids(facts)), f"each id once expected, got {found}"
-
-    async def test_related_returns_at_most_limit_facts(self, sink: KnowledgeGraphSink) -> None:
-        """``limit`` caps the answer, which is the head of the full ranking."""
-        word, session = _word(), _session(self.session_prefix)
-        facts = [_fact(session, i, word, f"obj{i}", created_at=float(i)) for i in range(6)]
-        await sink.write(facts)
-        everything = await sink.related(word, limit=100)
-        assert _ids(everything) == _ids(facts[::-1]), "equal keys: newest first"
-        for limit in (0, 1, 2, 5, 6, 10):
-            got = await sink.related(word, limit=limit)
-            assert len(got) <= limit, f"limit={limit} gave {len(got)} facts"
-            assert _ids(got) == _ids(everything[:limit]), f"limit={limit} is not the best first"
-
-    async def test_related_ranks_by_shared_keys_then_recency(
+    async def test_write_is_idempotent_and_one_session_is_one_vote(
         self, sink: KnowledgeGraphSink
     ) -> None:
-        """More shared lookup keys win; among equals, the newer fact comes first."""
-        word, alpha, beta, session = _word(), _word(), _word(), _session(self.session_prefix)
-        old = _fact(session, 1, f"{word} {alpha}", "gamma", created_at=1.0)
-        new = _fact(session, 2, f"{word} {beta}", "delta", created_at=2.0)
-        both = _fact(session, 3, f"{word} {alpha}", beta, created_at=0.0)  # oldest, best match
-        await sink.write([old, new, both])
-        found = _ids(await sink.related(f"{word} {alpha} {beta}", limit=10))
-        assert found == _ids([both, new, old]), f"ranking: {found}"
-        assert _ids(await sink.related(f"{word} {alpha} {beta}", limit=1)) == [both.id]
+        """A replay changes nothing; a session repeating itself does not outvote others."""
+        col, key, a, b = _word(), _word(), _word(), _word()
+        loud, quiet1, quiet2 = self._session("loud"), self._session("q1"), self._session("q2")
+        facts = [vote(loud, key, a, collection=col)] * 3
+        await asyncio.gather(sink.write(facts), sink.write(facts))
+        await sink.write(
+            [vote(quiet1, key, b, collection=col), vote(quiet2, key, b, collection=col)]
+        )
+        found = await sink.related([key], collection=col)
+        assert _chunks(found) == [b, a], f"votes are per session, got {_chunks(found)}"
+        for s in (loud, quiet1, quiet2):
+            await sink.forget(s)
+
+    async def test_related_ranks_by_keys_matched_and_returns_at_most_limit(
+        self, sink: KnowledgeGraphSink
+    ) -> None:
+        col, k1, k2 = _word(), _word(), _word()
+        s = self._session()
+        both, one = _word(), _word()
+        others = [_word() for _ in range(4)]
+        await sink.write(
+            [
+                vote(s, k1, both, collection=col, created_at=1.0),
+                vote(s, k2, both, collection=col, created_at=1.0),
+                vote(s, k1, one, collection=col, created_at=5.0),
+                *(vote(s, k2, o, collection=col, created_at=2.0) for o in others),
+            ]
+        )
+        found = await sink.related([k1, k2], 10, collection=col)
+        assert _chunks(found)[0] == both, "the chunk matching most keys comes first"
+        assert sorted(_chunks(found)) == sorted([both, one, *others]), "one entry per chunk"
+        assert found[0].score == 2.0
+        assert all(f.score >= 1.0 for f in found)
+        for limit in (0, 1, 3):
+            assert len(await sink.related([k1, k2], limit, collection=col)) == limit
+        await sink.forget(s)
+
+    async def test_knowledge_never_crosses_collections(self, sink: KnowledgeGraphSink) -> None:
+        """The same key in another knowledge base finds nothing."""
+        key, chunk = _word(), _word()
+        s = self._session()
+        mine, theirs = _word(), _word()
+        await sink.write([vote(s, key, chunk, collection=mine)])
+        assert _chunks(await sink.related([key], collection=mine)) == [chunk]
+        assert await sink.related([key], collection=theirs) == []
+        assert await sink.related([key], collection="") == []
+        await sink.forget(s)
+
+    async def test_who_taught_is_never_returned(self, sink: KnowledgeGraphSink) -> None:
+        col, key, chunk = _word(), _word(), _word()
+        s = self._session("secret-name")
+        await sink.write(
+            [vote(s, key, chunk, collection=col, sources=(SourceRef("a.pdf", page=2),))]
+        )
+        (got,) = await sink.related([key], collection=col)
+        assert got.session_id == "", "a served fact must not carry a session"
+        assert s not in repr(got)
+        assert session_key(s) not in repr(got)
+        assert (got.object, got.predicate, got.collection) == (chunk, ANSWERED_BY, col)
+        assert got.sources == (SourceRef("a.pdf", page=2),)
+        await sink.forget(s)
 
     async def test_related_can_leave_out_the_asking_session(self, sink: KnowledgeGraphSink) -> None:
-        """An avatar is not told back what its own session just learned."""
-        word = _word()
-        mine = _fact(_session(self.session_prefix, "me"), 1, word, "o")
-        theirs = _fact(_session(self.session_prefix, "them"), 1, word, "o")
-        await sink.write([mine, theirs])
-        found = _ids(await sink.related(word, exclude_session=mine.session_id))
-        assert found == [theirs.id], f"exclude_session ignored: {found}"
-        assert sorted(_ids(await sink.related(word))) == sorted([mine.id, theirs.id])
+        col, key = _word(), _word()
+        me, them = self._session("me"), self._session("them")
+        mine, theirs = _word(), _word()
+        await sink.write(
+            [vote(me, key, mine, collection=col), vote(them, key, theirs, collection=col)]
+        )
+        assert _chunks(await sink.related([key], collection=col, exclude_session=me)) == [theirs]
+        assert sorted(_chunks(await sink.related([key], collection=col))) == sorted([mine, theirs])
+        for s in (me, them):
+            await sink.forget(s)
+
+    async def test_only_grounded_votes_are_served(self, sink: KnowledgeGraphSink) -> None:
+        """Facts of another kind (as older releases stored) are kept but never returned."""
+        col, key = _word(), _word()
+        s = self._session()
+        await sink.write([vote(s, key, "text a caller typed", collection=col, predicate="asked")])
+        assert await sink.related([key], collection=col) == []
+        await sink.forget(s)
+
+    async def test_retention_since_and_expire(self, sink: KnowledgeGraphSink) -> None:
+        col, key, old, new = _word(), _word(), _word(), _word()
+        s = self._session()
+        await sink.write(
+            [
+                vote(s, key, old, collection=col, created_at=100.0),
+                vote(s, key, new, collection=col, created_at=200.0),
+            ]
+        )
+        assert _chunks(await sink.related([key], collection=col, since=150.0)) == [new]
+        assert await sink.expire(150.0) >= 1
+        assert _chunks(await sink.related([key], collection=col)) == [new]
+        await sink.forget(s)
+
+    async def test_forget_deletes_one_session_only(self, sink: KnowledgeGraphSink) -> None:
+        col, key, a, b = _word(), _word(), _word(), _word()
+        gone, kept = self._session("gone"), self._session("kept")
+        other = _word()
+        await sink.write(
+            [
+                vote(gone, key, a, collection=col),
+                vote(gone, key, a, collection=other),
+                vote(kept, key, b, collection=col),
+            ]
+        )
+        assert await sink.forget(gone) == 2
+        assert _chunks(await sink.related([key], collection=col)) == [b]
+        assert await sink.related([key], collection=other) == []
+        assert await sink.forget(gone) == 0
+        await sink.forget(kept)
 
     async def test_related_with_nothing_in_common_is_empty(self, sink: KnowledgeGraphSink) -> None:
-        """No shared key, no fact: unrelated facts would only cost prompt tokens."""
-        await sink.write([_fact(_session(self.session_prefix), 1, _word(), "o")])
-        assert await sink.related(_word()) == []
-        assert await sink.related("") == []
-
-    async def test_related_returns_facts_as_written(self, sink: KnowledgeGraphSink) -> None:
-        """Every field survives the store, sources with pages and time ranges included."""
-        word = _word()
-        sources = (
-            SourceRef("talk.mp4", start_s=192.5, end_s=221.25, speaker="Dr. Ng"),
-            SourceRef("handbook.pdf", page=7),
-        )
-        fact = _fact(
-            _session(self.session_prefix),
-            4,
-            f"{word} bridge",
-            "Marta Quill",
-            created_at=12.5,
-            sources=sources,
-        )
-        await sink.write([fact])
-        assert await sink.related(word) == [fact]
+        assert await sink.related([_word()], collection=_word()) == []
+        assert await sink.related([], collection=_word()) == []
+        assert await sink.related("", collection=_word()) == []
 
     async def test_hostile_strings_are_stored_verbatim(self, sink: KnowledgeGraphSink) -> None:
-        """Quotes, query syntax, control and RTL characters are data, never code."""
-        word, session = _word(), _session(self.session_prefix, "h")
-        bystander = _fact(_session(self.session_prefix, "bystander"), 1, word, "innocent")
-        await sink.write([bystander])
-        written: dict[str, list[Fact]] = {}
-        for i, h in enumerate(HOSTILE_STRINGS):
-            owner = session + h
-            written[h] = [
-                _fact(owner, i, f"{word} {h}", h, sources=(SourceRef(h or "x", speaker=h),)),
-                _fact(owner, i, h, f"{h}' {word}", predicate="related_to", created_at=1.0),
-            ]
-            await sink.write(written[h])
-        for h, facts in written.items():
-            found = {f.id: f for f in await sink.related(f"{word} {h}", limit=100)}
-            for fact in facts:
-                assert found.get(fact.id) == fact, f"{h!r}: {found.get(fact.id)!r} != {fact!r}"
-            others = await sink.related(word, limit=100, exclude_session=facts[0].session_id)
-            assert not set(_ids(facts)) & set(_ids(others)), f"{h!r}: exclude_session"
-        everything = await sink.related(word, limit=100)
-        assert bystander in everything, "a hostile write disturbed another fact"
-        assert len(everything) == 1 + sum(map(len, written.values())), "facts lost or added"
+        """Quotes, Cypher/SQL fragments, newlines and odd Unicode are data, never code."""
+        col, key = _word(), _word()
+        s = self._session()
+        chunks = [h for h in HOSTILE_STRINGS if h]
+        await sink.write([vote(s, key, h, collection=col) for h in chunks])
+        await sink.write([vote(h or "x", key, _word(), collection=col) for h in HOSTILE_STRINGS])
+        found = _chunks(await sink.related([key], 100, collection=col))
+        assert set(chunks) <= set(found), "a hostile chunk id was altered or lost"
+        assert len(found) == len(chunks) + len(HOSTILE_STRINGS)
+        for h in HOSTILE_STRINGS:
+            await sink.forget(h or "x")
+        await sink.forget(s)
+        assert await sink.related([key], 100, collection=col) == []
 
     async def test_close_is_final_and_can_be_repeated(self, sink: KnowledgeGraphSink) -> None:
-        """After close the sink refuses work with StoreUnavailable, the error callers retry."""
-        await sink.write([_fact(_session(self.session_prefix), 1, _word(), "o")])
         await sink.close()
         await sink.close()
         await _refuses(
-            sink.write([_fact(_session(self.session_prefix), 2, _word(), "o")]), "write()"
+            sink.write([vote(self._session(), _word(), _word(), collection="c")]), "write()"
         )
-        await _refuses(sink.related(_word()), "related()")
+        await _refuses(sink.related([_word()], collection="c"), "related()")
+        await _refuses(sink.forget(self._session()), "forget()")

@@ -29,7 +29,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contextual_avatar.routing._responder import Reply, Responder, stream_reply
+from contextual_avatar.routing._responder import (
+    Reply,
+    Responder,
+    StreamingResponder,
+    stream_reply,
+    takes_instructions,
+)
 from contextual_avatar.routing._router import SimilarityRouter
 from contextual_avatar.types import (
     Chunk,
@@ -223,6 +229,10 @@ class ResponderContract:
     )
     #: Seconds a close or a cancellation may take to finish.
     stop_timeout_s: ClassVar[float] = 10.0
+    #: Host instructions (a platform's system prompt) that try to pull in a citation.
+    instructions: ClassVar[str] = (
+        "You are Margaret, a cheerful harbour guide. Always end with 'see source [9], page 99'."
+    )
 
     def _check_reply(self, reply: object, context: Sequence[ScoredChunk]) -> Reply:
         assert isinstance(reply, Reply)
@@ -270,6 +280,45 @@ class ResponderContract:
         assert all(isinstance(d, str) for d in deltas)
         reply = self._check_reply(last, self.context)
         assert _squash("".join(str(d) for d in deltas)) == _squash(reply.text)
+
+    def test_instructions_are_taken_by_both_faces_or_neither(self, responder: Responder) -> None:
+        """A responder that takes host instructions takes them when streaming too.
+
+        Why: the engine streams; instructions a ``stream`` left out would be silently lost.
+        """
+        if isinstance(responder, StreamingResponder):
+            assert takes_instructions(responder, "respond") == takes_instructions(
+                responder, "stream"
+            ), "declare `instructions` on both respond and stream, or on neither"
+
+    def test_host_instructions_keep_the_contract(self, responder: Responder) -> None:
+        """With host instructions: deltas, then one Reply citing only the context."""
+
+        async def collect() -> list[str | Reply]:
+            stream = stream_reply(
+                responder,
+                self.question,
+                context=self.context,
+                history=self.history,
+                instructions=self.instructions,
+            )
+            async with aclosing(stream):
+                return [item async for item in stream]
+
+        *deltas, last = _run(collect)
+        assert all(isinstance(d, str) for d in deltas)
+        reply = self._check_reply(last, self.context)
+        assert _squash("".join(str(d) for d in deltas)) == _squash(reply.text)
+        if takes_instructions(responder, "respond"):
+            direct = _run(
+                lambda: responder.respond(  # type: ignore[call-arg]
+                    self.question,
+                    context=self.context,
+                    history=self.history,
+                    instructions=self.instructions,
+                )
+            )
+            self._check_reply(direct, self.context)
 
     def test_closing_the_stream_stops_it(self, responder: Responder) -> None:
         """``aclose`` after the first delta (a barge-in) returns promptly, without error."""

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
@@ -39,8 +40,16 @@ class RedisServer(ChildServer):
     continue the process (alive but not answering: a stall).
     """
 
-    def __init__(self, workdir: Path, *, port: int | None = None) -> None:
-        """Describe the server; nothing starts until :meth:`start`."""
+    def __init__(
+        self, workdir: Path, *, port: int | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
+        """Describe the server; nothing starts until :meth:`start`.
+
+        Args:
+            workdir: Its working directory.
+            port: Loopback port (default: a free one).
+            extra_args: More ``redis-server`` options (e.g. cluster mode).
+        """
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
@@ -50,6 +59,7 @@ class RedisServer(ChildServer):
         self.binary = binary
         self.workdir = workdir
         self.port = port or free_port()
+        self.extra_args = list(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,6 +72,7 @@ class RedisServer(ChildServer):
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        args += self.extra_args
         # The binary is resolved from PATH and every argument is ours.
         self._proc = subprocess.Popen(  # noqa: S603
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

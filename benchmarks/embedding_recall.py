@@ -1,0 +1,86 @@
+"""Dev-set retrieval recall with the ONNX embedder against the torch embedder.
+
+The same replay as ``benchmarks/retrieval.py`` (CoQA dev, all 300 passages in one index,
+the default engine with the session cache off so every turn is retrieved), once with each
+runtime, each with its own index and embedding memo. Reports context recall and MRR per
+scenario and the difference in points (target: within 0.5).
+
+    .venv/bin/python benchmarks/embedding_recall.py [--conversations 60]
+
+Writes ``benchmarks/results/embedding_recall.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.replay import CACHE_DIR, DEFAULT_COQA, CachingEmbedder, Replay  # noqa: E402
+from benchmarks.retrieval import replay_variant  # noqa: E402
+
+RESULTS = HERE / "results"
+SCENARIOS = ("single", "meeting")
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from contextual_avatar.retrieval import EmbedderConfig, build_embedder
+
+    out: dict[str, Any] = {}
+    for runtime in ("torch", "onnx"):
+        inner = build_embedder(EmbedderConfig(runtime=runtime))
+        if runtime == "torch":  # the memo and index benchmarks/retrieval.py keeps
+            cache = args.cache_dir
+            digest = hashlib.sha256(inner.name.encode()).hexdigest()[:12]
+            embedder = CachingEmbedder(inner, path=cache / f"emb-{digest}.pkl")
+        else:  # its own: the ONNX embedder has the same name, its vectors must be its own
+            cache = args.cache_dir / f"runtime-{runtime}"
+            cache.mkdir(parents=True, exist_ok=True)
+            embedder = CachingEmbedder(inner, path=cache / f"emb-{runtime}.pkl")
+        replay = Replay(
+            coqa=args.coqa, conversations=args.conversations, embedder=embedder, cache_dir=cache
+        )
+        t0 = time.perf_counter()
+        await replay.prepare(verbose=False)
+        out[runtime] = {}
+        for scenario in SCENARIOS:
+            async with replay.engine(cache={"enabled": False}) as engine:
+                r = await replay_variant(replay, engine, scenario)
+            out[runtime][scenario] = {k: r[k] for k in ("recall", "mrr", "scored_turns")}
+            print(f"{runtime:6} {scenario:8} recall={r['recall']:.4f} mrr={r['mrr']:.4f}")
+        out[runtime]["seconds"] = time.perf_counter() - t0
+    for scenario in SCENARIOS:
+        out[f"difference_points_{scenario}"] = 100 * (
+            out["onnx"][scenario]["recall"] - out["torch"][scenario]["recall"]
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--coqa", type=Path, default=DEFAULT_COQA)
+    parser.add_argument("--conversations", type=int, default=60)
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    args = parser.parse_args()
+    result = asyncio.run(_run(args))
+    result["meta"] = {
+        "command": "python benchmarks/embedding_recall.py " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    for scenario in SCENARIOS:
+        print(f"{scenario}: ONNX - torch = {result[f'difference_points_{scenario}']:+.2f} points")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "embedding_recall.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {RESULTS / 'embedding_recall.json'}")
+
+
+if __name__ == "__main__":
+    main()
