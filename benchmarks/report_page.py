@@ -70,7 +70,8 @@ def recorded_run(root: Path, name: str, data: object) -> BenchRun:
             machine = raw
         elif isinstance(raw, dict):
             machine = ", ".join(f"{k} {v}" for k, v in raw.items())
-    results = root / "benchmarks" / "results" / f"{name}.json"
+    found = result_files(root / "benchmarks" / "results", name)
+    results = found[0] if found else root / "benchmarks" / "results" / f"{name}.json"
     if date is None and results.exists():
         date = _git_date(root, results) or time.strftime(
             "%Y-%m-%d", time.gmtime(results.stat().st_mtime)
@@ -162,18 +163,19 @@ def _section(run: BenchRun, *, root: Path, results_dir: Path, report_dir: Path) 
             *("    " + line for line in run.output.splitlines()),
             "    ```",
         ]
-    results = results_dir / f"{run.name}.json"
+    found = result_files(results_dir, run.name)
     plots = sorted(results_dir.glob(f"{run.name}*.png"))
-    if not results.exists() and not plots:
+    if not found and not plots:
         return [*lines, "", "No results in `benchmarks/results/` yet."]
     for plot in plots:
         rel = os.path.relpath(plot, report_dir)
         lines += ["", f"![{plot.stem}]({Path(rel).as_posix()})"]
-    if results.exists():
+    for results in found:
         data = json.loads(results.read_text("utf-8"))
         for table in json_tables(data):
-            lines += ["", f"**{table.title}**", "", table.markdown()]
-        lines += ["", f"Full results: `benchmarks/results/{run.name}.json`."]
+            title = table.title if len(found) == 1 else f"{results.stem}: {table.title}"
+            lines += ["", f"**{title}**", "", table.markdown()]
+        lines += ["", f"Full results: `benchmarks/results/{results.name}`."]
     if run.output and not run.failed:
         lines += [
             "",
@@ -183,6 +185,23 @@ def _section(run: BenchRun, *, root: Path, results_dir: Path, report_dir: Path) 
             "    ```",
         ]
     return lines
+
+
+def result_files(results_dir: Path, name: str) -> list[Path]:
+    """``NAME.json``, else the runs a script saved under suffixes (``NAME_1m.json``).
+
+    A suffixed file that is another benchmark's own result (``knowledge_attack.json``
+    beside ``knowledge``) is not this one's.
+    """
+    plain = results_dir / f"{name}.json"
+    if plain.exists():
+        return [plain]
+    scripts = results_dir.parent
+    return [
+        p
+        for p in sorted(results_dir.glob(f"{name}_*.json"))
+        if not (scripts / f"{p.stem}.py").exists()
+    ]
 
 
 def _anchor(name: str) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from contextual_avatar._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from contextual_avatar._blocking import ContextEngine
     from contextual_avatar.cache import (
         CacheEntry,
         ChunkCache,
@@ -45,10 +46,7 @@ if TYPE_CHECKING:
         RoutingConfig,
         TranscriptionConfig,
     )
-    from contextual_avatar.engine import (
-        AsyncContextEngine,
-        ContextEngine,
-    )
+    from contextual_avatar.engine import AsyncContextEngine
     from contextual_avatar.errors import (
         CodecError,
         ConfigError,
@@ -168,7 +166,7 @@ _LAZY = {
     "RoutingConfig": "contextual_avatar.config",
     "TranscriptionConfig": "contextual_avatar.config",
     "AsyncContextEngine": "contextual_avatar.engine",
-    "ContextEngine": "contextual_avatar.engine",
+    "ContextEngine": "contextual_avatar._blocking",
     "CodecError": "contextual_avatar.errors",
     "ConfigError": "contextual_avatar.errors",
     "ContextualAvatarError": "contextual_avatar.errors",

@@ -21,6 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from contextual_avatar._blocking import ContextEngine
 from contextual_avatar.cli import _warm
 from contextual_avatar.cli._app import (
     Collection,
@@ -33,7 +34,6 @@ from contextual_avatar.cli._app import (
     q,
 )
 from contextual_avatar.cli._warm import AnswerView, WarmInfo
-from contextual_avatar.engine import ContextEngine
 from contextual_avatar.errors import ConfigError, ContextualAvatarError
 from contextual_avatar.retrieval import DEFAULT_COLLECTION
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.filesize import decimal
 
+from contextual_avatar._blocking import ContextEngine
 from contextual_avatar.cli._app import (
     DATA_ENV,
     Collection,
@@ -22,7 +23,6 @@ from contextual_avatar.cli._app import (
     q,
     source_of,
 )
-from contextual_avatar.engine import ContextEngine
 from contextual_avatar.errors import IndexCorruptError, InputError
 from contextual_avatar.ingest._transcribe_cache import cache_dir
 from contextual_avatar.knowledge import Outbox

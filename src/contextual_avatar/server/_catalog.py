@@ -6,9 +6,6 @@ how a Tavus persona or a Vapi assistant chooses which documents it answers from.
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
-
 from contextual_avatar import AsyncContextEngine, InputError
 from contextual_avatar.pipeline import DEFAULT_COLLECTION, check_collection
 from contextual_avatar.server._errors import ApiError
@@ -45,17 +42,8 @@ def collection_of(model: str, model_id: str) -> str:
 
 
 async def collections(engine: AsyncContextEngine) -> list[str]:
-    """Names of the engine's knowledge bases, the default first.
-
-    Engines without collections have only the default one.
-    """
-    listing: Any = getattr(engine, "list_collections", None) or getattr(engine, "collections", None)
-    if callable(listing):
-        listing = listing()
-    if inspect.isawaitable(listing):
-        listing = await listing
-    names = [getattr(c, "name", c) for c in (listing or ())]
-    found = sorted({str(n) for n in names} - {DEFAULT_COLLECTION})
+    """Names of the engine's knowledge bases, the default first (it always exists)."""
+    found = sorted(set(await engine.list_collections()) - {DEFAULT_COLLECTION})
     return [DEFAULT_COLLECTION, *found]
 
 

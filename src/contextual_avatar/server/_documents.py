@@ -19,7 +19,6 @@ from fastapi.responses import JSONResponse
 
 from contextual_avatar import AsyncContextEngine
 from contextual_avatar.pipeline import DEFAULT_COLLECTION
-from contextual_avatar.server import _engine_compat
 from contextual_avatar.server._auth import Caller, caller
 from contextual_avatar.server._catalog import collections, model_of, require_collection
 from contextual_avatar.server._errors import ApiError
@@ -71,7 +70,7 @@ async def list_collections(
     out = []
     for name in await collections(engine):
         if who.allows(name):
-            docs = await _engine_compat.documents(engine, name)
+            docs = await engine.list_documents(name)
             out.append({"name": name, "model": model_of(name, model_id), "documents": len(docs)})
     return out
 
@@ -84,7 +83,7 @@ async def list_documents(
 ) -> list[dict[str, Any]]:
     """Documents in ingest order: name, kind, chunks, content id, time."""
     who.require(collection)
-    records = await _engine_compat.documents(_engine(request), collection)
+    records = await _engine(request).list_documents(collection)
     return [
         {
             "name": d.name,
@@ -166,7 +165,7 @@ async def delete_document(
     target = upload_path(engine.config.data_dir, collection, name)
     if not target.exists():
         raise ApiError(404, f"no uploaded document {name!r} in {collection!r}", code="not_found")
-    await _engine_compat.remove(engine, target, collection=collection)
+    await engine.remove(str(target), collection=collection)
     await asyncio.to_thread(target.unlink, missing_ok=True)
     return Response(status_code=204)
 

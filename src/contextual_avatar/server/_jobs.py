@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from contextual_avatar import AsyncContextEngine, ContextualAvatarError, IngestReport
-from contextual_avatar.server import _engine_compat
 from contextual_avatar.server._errors import ApiError, library_status
 
 __all__ = ["Job", "Jobs", "report_json"]
@@ -126,8 +125,8 @@ class Jobs:
 
     async def _run(self, job: Job, target: Path, backup: Path | None) -> None:
         try:
-            report = await _engine_compat.ingest(
-                self._engine, target, collection=job.collection, progress=job.progress
+            report = await self._engine.ingest(
+                target, collection=job.collection, progress=job.progress
             )
         except asyncio.CancelledError:
             await asyncio.to_thread(_restore, target, backup)
