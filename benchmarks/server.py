@@ -8,7 +8,9 @@ offline extractive answerer) and measures:
   engine's own ``timings_ms.total`` for that turn (reported in the response): what HTTP,
   JSON, auth and the OpenAI shapes add to an in-process ``ask``. Target p50 <= 2 ms.
   Measured with the official client (its own request building and response parsing
-  included) and with a bare keep-alive httpx client (closer to the server's share).
+  included) and with a bare keep-alive httpx client (closer to the server's share); the
+  official client's own floor (the same calls answered by a canned route on the same
+  uvicorn stack) is measured too, and ``server_share_ms_p50`` is overhead minus floor.
 - **TTFB on a cache hit**: a streamed follow-up in a session whose cache holds the
   passage, from sending the request to the first content delta. Target p50 <= 20 ms.
 - **200 concurrent streaming clients**: each asks its own passage's question in its own
@@ -88,6 +90,45 @@ def overhead_raw(base_url: str, questions: list[str]) -> dict[str, object]:
         "overhead_ms_p50": pct(extra, 50),
         "overhead_ms_p90": pct(extra, 90),
     }
+
+
+def client_floor(questions: list[str]) -> dict[str, object]:
+    """The official client's own cost: the same calls to a canned reply on the same stack.
+
+    A FastAPI route on uvicorn that returns a fixed completion, so what is left of a call's
+    wall time is the SDK's request building, loopback and response parsing.
+    """
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    canned = {
+        "id": "chatcmpl-floor",
+        "object": "chat.completion",
+        "created": 0,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Tickets cost 9 euros for adults."},
+            }
+        ],
+        "usage": {"prompt_tokens": 400, "completion_tokens": 9, "total_tokens": 409},
+    }
+
+    @app.post("/v1/chat/completions")
+    async def complete() -> dict[str, object]:
+        return canned
+
+    wall = []
+    with running_server(app) as base_url:
+        api = openai.OpenAI(base_url=f"{base_url}/v1", api_key=KEY, max_retries=0, timeout=60)
+        api.chat.completions.create(model=MODEL, messages=[user("warm up")])
+        for question in questions:
+            started = time.perf_counter()
+            api.chat.completions.create(model=MODEL, messages=[user(question)])
+            wall.append((time.perf_counter() - started) * 1000)
+    return {"turns": len(questions), "wall_ms_p50": pct(wall, 50), "wall_ms_p90": pct(wall, 90)}
 
 
 def ttfb_on_hits(api: openai.OpenAI, stories: list[dict], turns: int) -> dict[str, object]:
@@ -212,6 +253,7 @@ def main() -> None:
             raw = overhead_raw(
                 base_url, (questions * (args.turns // len(questions) + 1))[: args.turns]
             )
+            floor = client_floor((questions * (args.turns // len(questions) + 1))[: args.turns])
             loads.append(os.getloadavg()[0])
             ttfb = ttfb_on_hits(api, stories, args.turns)
             loads.append(os.getloadavg()[0])
@@ -221,6 +263,11 @@ def main() -> None:
         "documents": len(stories),
         "overhead": over,
         "overhead_bare_httpx": raw,
+        "official_client_floor": floor,
+        "server_share_ms_p50": round(
+            float(over["overhead_ms_p50"]) - float(floor["wall_ms_p50"]),
+            3,  # type: ignore[arg-type]
+        ),
         "ttfb_cache_hit": ttfb,
         "concurrent_streams": crowd,
         "load_avg_1m": [round(x, 2) for x in loads],
