@@ -253,7 +253,10 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         transcription=cfg.transcription,
         batch_size=cfg.embedder.batch_size,
         count_tokens=tokens,
-        sentences=SentenceVectors(embedder.embed, max_chunks=1, store=sentence_store),
+        # Only the offline answerer reads sentence vectors: LLM-only tiers skip the cost.
+        sentences=SentenceVectors(embedder.embed, max_chunks=1, store=sentence_store)
+        if extractive in (tiers.small, tiers.large)
+        else None,
     )
     owned = frozenset(name for name in ("store", "sink", "history") if getattr(given, name) is None)
     return Built(

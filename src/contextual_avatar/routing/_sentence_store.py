@@ -34,7 +34,7 @@ __all__ = ["STORE_FILE", "SentenceStore"]
 log = logging.getLogger(__name__)
 
 #: The store's file name in the data folder.
-STORE_FILE = "sentence-vectors.sqlite3"
+STORE_FILE = "sentence-vectors.db"  # not *.sqlite3: that is the knowledge graph's
 
 Vector = npt.NDArray[np.float32]
 
