@@ -128,9 +128,6 @@ def test_deleting_a_document(served: Served):
     )
     assert made.status_code == 200
     response = http.delete(f"/api/documents/{name}")
-    if response.status_code == 501:  # this engine cannot remove documents yet
-        assert "cannot remove" in response.json()["error"]["message"]
-        return
     assert response.status_code == 204
     assert name not in [d["name"] for d in http.get("/api/documents").json()]
     assert http.delete(f"/api/documents/{name}").status_code == 404

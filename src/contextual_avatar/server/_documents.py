@@ -150,7 +150,6 @@ async def job_status(
     "/documents/{name}",
     status_code=204,
     summary="Remove an uploaded document from a knowledge base",
-    responses={501: {"description": "The engine cannot remove documents"}},
 )
 async def delete_document(
     name: str,
