@@ -58,6 +58,8 @@ from contextual_avatar.routing import (
     EvidenceRouter,
     ExtractiveResponder,
     Responder,
+    SentenceStore,
+    SentenceVectors,
     SimilarityRouter,
     Tiers,
     build_tiers,
@@ -159,11 +161,14 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
     collections = Collections(cfg.data_dir, cfg.retrieval, dim=embedder.dim, embedder=embedder.name)
     corpus = collections.default
     sink = given.sink if given.sink is not None else open_sink(cfg.knowledge, data_dir=cfg.data_dir)
+    # Sentence vectors on disk: ingest writes them, every answering process reads them.
+    sentence_store = SentenceStore.in_folder(cfg.data_dir, model=embedder.name, dim=embedder.dim)
     extractive = ExtractiveResponder(
         batcher.embed,
         count_tokens=tokens,
         max_sentences=cfg.answer.max_sentences,
         context_chunks=cfg.answer.context_chunks,
+        vectors=SentenceVectors(batcher.embed, store=sentence_store),
     )
     tiers = build_tiers(cfg.routing, extractive=extractive, small=given.small, large=given.large)
     store = given.store or build_store(cfg.cache, policy=given.policy)
@@ -248,6 +253,10 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         transcription=cfg.transcription,
         batch_size=cfg.embedder.batch_size,
         count_tokens=tokens,
+        # Only the offline answerer reads sentence vectors: LLM-only tiers skip the cost.
+        sentences=SentenceVectors(embedder.embed, max_chunks=1, store=sentence_store)
+        if extractive in (tiers.small, tiers.large)
+        else None,
     )
     owned = frozenset(name for name in ("store", "sink", "history") if getattr(given, name) is None)
     return Built(

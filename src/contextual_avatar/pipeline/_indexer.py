@@ -2,7 +2,8 @@
 
 check -> content hash (already indexed? record the path as another name; done) -> read
 (loader by type; whisper for recordings) -> chunk -> embed (in batches, with progress) ->
-add and publish.
+sentence vectors for the offline answerer (into the data folder's sentence store, so no
+turn embeds them) -> add and publish.
 
 Reading and embedding run unlocked; only the last step holds the collection's folder
 lock (:meth:`~contextual_avatar.retrieval.Corpus.update`), where the content check is
@@ -41,13 +42,15 @@ from contextual_avatar.retrieval import (
     Embedder,
     FaissIndex,
 )
+from contextual_avatar.routing import SentenceVectors
 from contextual_avatar.types import IngestReport
 
 __all__ = ["Indexer", "ProgressFn"]
 
 log = logging.getLogger(__name__)
 
-#: ``progress(stage, done, total)``: stage is ``"read"``, ``"transcribe"`` or ``"embed"``.
+#: ``progress(stage, done, total)``: stage is ``"read"``, ``"transcribe"``, ``"embed"`` or
+#: ``"sentences"`` (chunks whose sentence vectors are stored, when a store is wired).
 ProgressFn = Callable[[str, float, float], None]
 
 #: What the locked step did: indexed new content, recorded a new name of indexed
@@ -68,6 +71,7 @@ class Indexer:
         transcription: TranscriptionConfig,
         batch_size: int,
         count_tokens: Callable[[str], int],
+        sentences: SentenceVectors | None = None,
     ) -> None:
         """Index into ``collections`` with ``embedder``.
 
@@ -79,6 +83,7 @@ class Indexer:
             transcription: Whisper settings for recordings.
             batch_size: The embedder's batch; progress is reported every four batches.
             count_tokens: Counts a chunk's tokens for the report.
+            sentences: Stores the sentence vectors of new chunks (with this embedder).
         """
         self._collections = collections
         self._embedder = embedder
@@ -87,6 +92,7 @@ class Indexer:
         self._transcription = transcription
         self._step = max(1, batch_size * 4)
         self._count = count_tokens
+        self._sentences = sentences
 
     async def ingest(
         self,
@@ -140,6 +146,7 @@ class Indexer:
         if progress:
             progress("read", 1, 1)
         vectors = await self._embed([c.text for c in chunks], progress)
+        await self._warm([c.text for c in chunks], progress)
         record = replace(record, chunks=len(chunks), ingested_at=time.time())
         name = self._named(path, record)
 
@@ -207,3 +214,13 @@ class Indexer:
             if progress:
                 progress("embed", min(first + self._step, len(texts)), len(texts))
         return np.vstack(parts)
+
+    async def _warm(self, texts: Sequence[str], progress: ProgressFn | None) -> None:
+        """Store the sentence vectors of ``texts`` (content-keyed: harmless if the add loses)."""
+        if self._sentences is None:
+            return
+        for first in range(0, len(texts), self._step):
+            batch = texts[first : first + self._step]
+            await asyncio.to_thread(self._sentences.warm, batch)
+            if progress:
+                progress("sentences", min(first + self._step, len(texts)), len(texts))

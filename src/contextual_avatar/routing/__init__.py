@@ -32,6 +32,8 @@ from contextual_avatar.routing._router import (
     calibrate_threshold,
     threshold_for_precision,
 )
+from contextual_avatar.routing._sentence_store import SentenceStore
+from contextual_avatar.routing._sentence_vectors import SentenceVectors
 from contextual_avatar.routing._tiers import Tiers, build_tiers
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "Responder",
     "RouteEvidence",
     "RoutingConfig",
+    "SentenceStore",
+    "SentenceVectors",
     "SimilarityRouter",
     "StreamingResponder",
     "Tiers",

@@ -111,6 +111,7 @@ class ExtractiveResponder:
         max_sentences: int = 2,
         context_chunks: int = 50,
         cache_chunks: int = 2048,
+        vectors: SentenceVectors | None = None,
     ) -> None:
         """Create the answerer.
 
@@ -120,12 +121,13 @@ class ExtractiveResponder:
             max_sentences: Sentences quoted at most.
             context_chunks: Best chunks whose sentences compete (all of a usual context).
             cache_chunks: Chunks whose sentence vectors are kept between turns.
+            vectors: Where sentence vectors come from (default: an in-memory cache only).
         """
         self._embed = embed
         self._count = count_tokens
         self._max_sentences = max_sentences
         self._context_chunks = context_chunks
-        self._vectors = SentenceVectors(embed, max_chunks=cache_chunks)
+        self._vectors = vectors or SentenceVectors(embed, max_chunks=cache_chunks)
 
     @property
     def model(self) -> str:
