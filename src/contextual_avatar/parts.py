@@ -26,7 +26,7 @@ from contextual_avatar.cache import (
 )
 from contextual_avatar.config import EngineConfig
 from contextual_avatar.errors import ConfigError
-from contextual_avatar.ingest import count_tokens
+from contextual_avatar.ingest import DocumentCounter, count_tokens
 from contextual_avatar.knowledge import KnowledgeGraphSink, open_sink
 from contextual_avatar.pipeline import (
     Assemble,
@@ -153,6 +153,8 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         )
     cfg = config
     tokens = partial(count_tokens, encoding=cfg.chunking.encoding)
+    # Context chunks recur turn after turn: their counts are remembered (document text only).
+    context_tokens = DocumentCounter(cfg.chunking.encoding)
     embedder = given.embedder or build_embedder(cfg.embedder)
     # Turns' queries and the answerer's sentences share forward passes (ingest does not).
     batcher = BatchingEmbedder(
@@ -166,6 +168,7 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
     extractive = ExtractiveResponder(
         batcher.embed,
         count_tokens=tokens,
+        count_context=context_tokens,
         max_sentences=cfg.answer.max_sentences,
         context_chunks=cfg.answer.context_chunks,
         vectors=SentenceVectors(batcher.embed, store=sentence_store),
@@ -233,7 +236,7 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
             budget_tokens=cfg.retrieval.context_tokens,
             count_tokens=tokens,
         ),
-        assemble=Assemble(budget_tokens=cfg.retrieval.context_tokens, count_tokens=tokens),
+        assemble=Assemble(budget_tokens=cfg.retrieval.context_tokens, count_tokens=context_tokens),
         route=Route(router, tiers),
         answer=Respond(tiers),
         record=Record(
@@ -241,6 +244,7 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
             ledger,
             knowledge,
             count_tokens=tokens,
+            count_context=context_tokens,
             baseline_top_k=cfg.routing.baseline_top_k or cfg.retrieval.top_k,
             chunk_tokens=cfg.chunking.chunk_tokens,
         ),

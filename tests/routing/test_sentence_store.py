@@ -241,3 +241,30 @@ def test_llm_only_tiers_do_not_pay_for_sentence_vectors_at_ingest(
     store = SentenceStore(tmp_path / "data" / STORE_FILE, model=embedder.name, dim=embedder.dim)
     assert len(store) == 0  # nothing warmed: no tier reads sentence vectors
     assert report.chunks > 0 and chunk_texts <= report.chunks + 2  # chunks and queries only
+
+
+def test_each_thread_reuses_its_connection_and_a_replaced_file_is_read_anew(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / STORE_FILE
+    store = SentenceStore(path, model="m", dim=4)
+    store.put({"a": np.ones(4, dtype=np.float32)})
+    assert store.get(["a"]).keys() == {"a"}
+    mine = store._local.held[2]
+    assert store.get(["a"]).keys() == {"a"} and store._local.held[2] is mine
+
+    theirs: list[sqlite3.Connection] = []
+
+    def read() -> None:
+        assert store.get(["a"]).keys() == {"a"}
+        theirs.append(store._local.held[2])
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join()
+    assert theirs and theirs[0] is not mine  # sqlite3 connections stay in their thread
+
+    for leftover in tmp_path.glob(STORE_FILE + "*"):  # the file and its WAL
+        leftover.unlink()
+    SentenceStore(path, model="m", dim=4).put({"b": np.full(4, 2, dtype=np.float32)})
+    assert store.get(["a", "b"]).keys() == {"b"}

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from contextual_avatar.ingest._stm import load_stm
     from contextual_avatar.ingest._subtitles import load_subtitles
     from contextual_avatar.ingest._text import clean_text, load_text
-    from contextual_avatar.ingest._tokens import count_tokens, get_encoding
+    from contextual_avatar.ingest._tokens import DocumentCounter, count_tokens, get_encoding
     from contextual_avatar.ingest._transcribe import load_media
     from contextual_avatar.ingest._transcribe_config import TranscriptionConfig
     from contextual_avatar.ingest._whisper_convert import (
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MEDIA_SUFFIXES",
     "ChunkingConfig",
+    "DocumentCounter",
     "IngestConfig",
     "TranscriptionConfig",
     "check_file",
@@ -57,6 +58,7 @@ __all__ = [
 _LAZY = {
     "MEDIA_SUFFIXES": "._media",
     "ChunkingConfig": "._config",
+    "DocumentCounter": "._tokens",
     "IngestConfig": "._config",
     "TranscriptionConfig": "._transcribe_config",
     "check_file": "._reader",

@@ -44,6 +44,7 @@ class Record:
         count_tokens: Callable[[str], int],
         baseline_top_k: int,
         chunk_tokens: int,
+        count_context: Callable[[str], int] | None = None,
     ) -> None:
         """Record into ``history``, ``ledger`` and ``knowledge``.
 
@@ -54,11 +55,14 @@ class Record:
             count_tokens: Counts tokens for the baseline and for interrupted turns.
             baseline_top_k: Chunks the full-retrieval baseline would send.
             chunk_tokens: Tokens per chunk in that baseline.
+            count_context: Counts context chunks' tokens (default ``count_tokens``; the
+                engine passes a memoised counter, for document text only).
         """
         self._history = history
         self._ledger = ledger
         self._knowledge = knowledge
         self._count = count_tokens
+        self._count_context = count_context or count_tokens
         self._baseline_top_k = baseline_top_k
         self._chunk_tokens = chunk_tokens
 
@@ -100,7 +104,9 @@ class Record:
             turn.session_id,
             Turn(turn.question, text + INTERRUPTED_MARK, tuple(c.chunk.id for c in turn.context)),
         )
-        prompt = self._count(turn.question) + sum(self._count(c.chunk.text) for c in turn.context)
+        prompt = self._count(turn.question) + sum(
+            self._count_context(c.chunk.text) for c in turn.context
+        )
         usage = TokenUsage(prompt, self._count(text) if text else 0)
         reply = Reply(text, (), usage, 0.0, turn.route.model or "")
         await asyncio.to_thread(self._price, turn, reply, interrupted=True)
@@ -115,7 +121,7 @@ class Record:
         assert turn.route is not None
         baseline = baseline_prompt_tokens(
             prompt_tokens=reply.tokens.prompt,
-            context_tokens=sum(self._count(c.chunk.text) for c in turn.context),
+            context_tokens=sum(self._count_context(c.chunk.text) for c in turn.context),
             top_k=self._baseline_top_k,
             chunk_tokens=self._chunk_tokens,
         )

@@ -112,6 +112,7 @@ class ExtractiveResponder:
         context_chunks: int = 50,
         cache_chunks: int = 2048,
         vectors: SentenceVectors | None = None,
+        count_context: TokenCounter | None = None,
     ) -> None:
         """Create the answerer.
 
@@ -122,9 +123,12 @@ class ExtractiveResponder:
             context_chunks: Best chunks whose sentences compete (all of a usual context).
             cache_chunks: Chunks whose sentence vectors are kept between turns.
             vectors: Where sentence vectors come from (default: an in-memory cache only).
+            count_context: Counts the context chunks' tokens (default ``count_tokens``;
+                the engine passes a memoised counter, for document text only).
         """
         self._embed = embed
         self._count = count_tokens
+        self._count_context = count_context or count_tokens
         self._max_sentences = max_sentences
         self._context_chunks = context_chunks
         self._vectors = vectors or SentenceVectors(embed, max_chunks=cache_chunks)
@@ -146,7 +150,9 @@ class ExtractiveResponder:
         # Quote documents only: shared-knowledge facts are for models that paraphrase.
         docs = [c for c in context if c.chunk.doc_id != KNOWLEDGE_DOC_ID]
         chunks = docs[: self._context_chunks]
-        prompt_tokens = self._count(question) + sum(self._count(c.chunk.text) for c in chunks)
+        prompt_tokens = self._count(question) + sum(
+            self._count_context(c.chunk.text) for c in chunks
+        )
         per_chunk = self._vectors.of([sc.chunk.text for sc in chunks])
         sentences = [
             _Sentence(i, a, b, text := sc.chunk.text[a:b], frozenset(terms(text)))

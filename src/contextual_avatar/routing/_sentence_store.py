@@ -12,14 +12,16 @@ sentences are nearly all the chunks' sentences; only those spanning a chunk bord
 One SQLite file (WAL: one writer at a time, readers never blocked), keyed by
 (embedder name, digest of the sentence text): it holds only document content, so it is
 shared by all sessions of the data folder, and vectors of one embedder are never read
-with another. The store is a cache: a connection is opened per call (no handle to
-close, safe across threads and forks), and any failure -- a locked, unreadable or
-corrupt file -- is logged once and reported as a miss, never raised into a turn.
+with another. The store is a cache: each thread keeps its own connection (opening one
+cost more than the read it served), reopened after a fork or when the file is replaced;
+any failure -- a locked, unreadable or corrupt file -- is logged once and reported as a
+miss, never raised into a turn.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -68,6 +70,7 @@ class SentenceStore:
         self._ready = False
         self._warned = False
         self._lock = threading.Lock()
+        self._local = threading.local()  # .held = (pid, inode, connection)
 
     @classmethod
     def in_folder(cls, data_dir: Path, *, model: str, dim: int) -> SentenceStore:
@@ -76,17 +79,36 @@ class SentenceStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=self._timeout)
-        try:
-            if not self._ready:
+        """This thread's connection to the file, opened on first use.
+
+        Opened again after a fork or when the file was replaced; closed and forgotten
+        when a call through it fails.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self._timeout) if not self._ready else None
+        if conn is not None:  # first use in this process: the schema, once
+            try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
                 conn.commit()
                 self._ready = True
+            finally:
+                conn.close()
+        key = (os.getpid(), self.path.stat().st_ino)
+        held: tuple[int, int, sqlite3.Connection] | None = getattr(self._local, "held", None)
+        if held is None or held[:2] != key:
+            if held is not None and held[0] == key[0]:
+                held[2].close()
+            conn = sqlite3.connect(self.path, timeout=self._timeout)
             conn.execute("PRAGMA synchronous=NORMAL")
-            yield conn
-        finally:
-            conn.close()
+            held = (*key, conn)
+            self._local.held = held
+        try:
+            yield held[2]
+        except BaseException:
+            self._local.held = None
+            held[2].close()
+            raise
 
     def _failed(self, doing: str, exc: Exception) -> None:
         with self._lock:
