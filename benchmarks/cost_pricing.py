@@ -30,6 +30,15 @@ SMALL_OF = {
     "claude-sonnet-4-5": "claude-haiku-4-5",
 }
 
+#: Reasoning tokens in the offline prices. gpt-5 models bill reasoning as output tokens
+#: (litellm's map has no separate price); the library asks them for the lowest effort.
+REASONING_NOTE = (
+    "0 in every arm. The library asks gpt-5 models for reasoning_effort='minimal' "
+    "(LLMConfig.reasoning_effort='lowest'); the frameworks' defaults send none, so "
+    "OpenAI reasons at 'medium' and bills those tokens as output: unknown offline, "
+    "so 0 is a lower bound of the frameworks' gpt-5-mini cost"
+)
+
 
 @dataclass
 class Call:

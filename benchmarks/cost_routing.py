@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.replay import Replay
+from contextual_avatar.errors import ConfigError
 from contextual_avatar.routing import (
     EvidenceRouter,
     LiteLLMResponder,
@@ -206,18 +207,28 @@ def share_for_pgr(curve: list[tuple[float, float | None]], target: float) -> flo
     return next((x for x, p in curve if p is not None and p >= target), None)
 
 
+def unpriced(model: str) -> float | None:
+    """0 for a model litellm's map lacks, ``None`` for a known one: registering zero keeps
+    litellm from failing on an unknown model, and would zero a known one's map prices
+    (which ``--price-as`` reads)."""
+    try:
+        model_prices(model)
+    except ConfigError:
+        return 0.0
+    return None
+
+
 async def tier_replies(
     model: str, api_base: str | None, turns: list[Turned], max_tokens: int
 ) -> list[Any]:
     """Every turn answered by one real model through the library's litellm client."""
+    free = unpriced(model)
     cfg = LLMConfig(
         model=model,
         api_base=api_base,
         max_output_tokens=max_tokens,
-        # Prices do not matter here (USD comes from --price-as); registering zero keeps
-        # litellm from failing on a model its map lacks.
-        input_usd_per_mtok=0,
-        output_usd_per_mtok=0,
+        input_usd_per_mtok=free,
+        output_usd_per_mtok=free,
     )
     responder = LiteLLMResponder(
         cfg, routing=RoutingConfig(timeout_s=300, first_token_timeout_s=300)

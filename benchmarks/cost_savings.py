@@ -21,14 +21,15 @@ way (:mod:`benchmarks.cost_pricing`): the model's tokenizer, its provider's prom
 rule and prices from litellm's map, for gpt-4o, gpt-4.1, gpt-5-mini and claude-sonnet-4-5.
 Context recall is the share of turns whose gold span is covered by the context sent.
 Where the library's recall is below a framework's, its budget is raised (context tokens,
-top-k, cache capacity) until it matches, and that cost is reported too.
+top-k, cache capacity) until it matches, and that cost is reported too; the other way
+round, so is its smallest budget still recalling as much as every framework arm.
 
 Data: CoQA (``--coqa``) and a long-document set (:mod:`benchmarks.cost_data`).
 
-Run: ``.venv/bin/python benchmarks/cost_savings.py`` (about 5 minutes on 2 cores; ``--help``).
-Writes ``benchmarks/results/cost_savings.{json,png}``. ``--live`` (keys or ``--api-base``;
-not in CI) runs two real tiers and writes ``cost_savings_live.json``
-(:mod:`benchmarks.cost_routing`).
+Run: ``.venv/bin/python benchmarks/cost_savings.py`` (about 8 minutes on 2 shared cores;
+``--help``). Writes ``benchmarks/results/cost_savings.{json,png}``. ``--live`` (keys or
+``--api-base``; not in CI) runs two real tiers (:mod:`benchmarks.cost_routing`) and the
+framework arms live (:mod:`benchmarks.cost_live`) and writes ``cost_savings_live.json``.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ from benchmarks.cost_frameworks import (  # noqa: E402
     norm_ws,
     versions,
 )
+from benchmarks.cost_live import live_arms, print_arms  # noqa: E402
 from benchmarks.cost_pricing import (  # noqa: E402
     MODELS,
+    REASONING_NOTE,
     SMALL_OF,
     ArmRecord,
     Call,
@@ -77,7 +80,13 @@ from benchmarks.cost_routing import (  # noqa: E402
     replay,
     share_for_pgr,
 )
-from benchmarks.cost_table import matched_name, plot, print_table, table_rows  # noqa: E402
+from benchmarks.cost_table import (  # noqa: E402
+    matched_name,
+    plot,
+    print_table,
+    smallest_name,
+    table_rows,
+)
 from benchmarks.replay import DEFAULT_COQA, Replay, covered  # noqa: E402
 from contextual_avatar.routing import DEFAULT_SYSTEM_PROMPT, PromptPacker  # noqa: E402
 from contextual_avatar.types import Turn  # noqa: E402
@@ -90,6 +99,9 @@ FILLER = " I hope that helps; tell me if you would like more detail on any part 
 LADDER = (500, 800, 1200, 1800, 2600, 4000)
 LIB = ("library, no cache", "library, cache", "library, cache + routing")
 FRAMEWORKS = ("LangChain default", "LangChain tutorial", "LlamaIndex default")
+#: Context budgets tried, largest first, for the smallest one still recalling as much as
+#: every framework arm (the library's default stays 500 tokens).
+DOWN_LADDER = (400, 300, 200, 100)
 #: Retrieval depths tried, in order, to bring a framework's recall up to the library's.
 FW_LADDER = {FRAMEWORKS[0]: (6, 8, 12), FRAMEWORKS[2]: (3, 4, 6)}
 
@@ -236,6 +248,18 @@ async def run_dataset(label: str, rp: Replay, args: argparse.Namespace) -> dict[
         for m in MODELS
     }
 
+    # Matched recall cuts both ways: the smallest budget whose recall still reaches every
+    # framework arm's (an extra row; the library's default budget is not changed by it).
+    floor = max(out[fw]["context_recall"] for fw in FRAMEWORKS)
+    smallest: dict[str, Any] | None = None
+    for ct in DOWN_LADDER:
+        arm = library_arm(f"library, cache @ {ct}", await replay(
+            rp, cache=True, retrieval={"context_tokens": ct}), completions)  # fmt: skip
+        print(f"  {label}: budget {ct}: recall {recall_of(arm):.3f}", file=sys.stderr)
+        if recall_of(arm) < floor:
+            break
+        smallest = {"context_tokens": ct, "recall_floor": floor, **priced(arm)}
+
     # Equal quality: raise the budget of whichever arm recalls less until recall matches.
     matched: dict[str, Any] = {}
     ladder: dict[int, tuple[float, ArmRecord]] = {}
@@ -279,6 +303,10 @@ async def run_dataset(label: str, rp: Replay, args: argparse.Namespace) -> dict[
                 else:
                     fw_usd = mm["models"][m]["usd_per_1000_turns"]
                 row[f"vs {matched_name(fw, mm)}"] = 1 - lib_usd / fw_usd
+            if smallest is not None:
+                small_usd = smallest["models"][m]["usd_per_1000_turns"]
+                fw_default = out[fw]["models"][m]["usd_per_1000_turns"]
+                row[f"{smallest_name(smallest)} vs {fw}"] = 1 - small_usd / fw_default
         savings[m] = row
     return {
         "data": label,
@@ -288,6 +316,7 @@ async def run_dataset(label: str, rp: Replay, args: argparse.Namespace) -> dict[
         "seconds": time.perf_counter() - t0,
         "arms": out,
         "matched_recall": matched,
+        "smallest_budget_at_framework_recall": smallest,
         "saved_by_library_cache": savings,
         "layout": layout,
     }
@@ -316,6 +345,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--live-turns", type=int, default=0, help="--live: held-out turns (0: all)")
     ap.add_argument("--live-max-tokens", type=int, default=64)
     ap.add_argument("--price-as", default="gpt-4o-mini,gpt-4o", help="--live: small,large")
+    ap.add_argument("--live-no-stream", action="store_true",
+                    help="--live: unstreamed calls (every count the server's own; no TTFT)")  # fmt: skip
+    ap.add_argument("--live-context-window", type=int, default=128_000,
+                    help="--live: the model's context window (the library packs to it)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
     return ap.parse_args(argv)
 
@@ -333,6 +366,11 @@ async def main(argv: list[str] | None = None) -> None:
         held = [t for t in turns if t.conversation in set(convs[1::2])]
         result = {"command": command, **await live(args, held, router)}
         print_live(result)
+        held = held[: args.live_turns] if args.live_turns else held
+        small = [router.decide(evidence(t)).tier.value == "small" for t in held]
+        result["frameworks"] = await live_arms(args, rp, held, small)
+        result["load_average"] = os.getloadavg()
+        print_arms(result["frameworks"])
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "cost_savings_live.json").write_text(json.dumps(result, indent=2))
         return
@@ -346,6 +384,7 @@ async def main(argv: list[str] | None = None) -> None:
         "framework_versions": versions(),
         "completion_tokens_per_answer": args.completion_tokens,
         "condense_proxy": "previous question + its gold answer + this question",
+        "reasoning_tokens": REASONING_NOTE,
         "prices_and_cache_rules": rules_table(MODELS),
         "datasets": datasets,
     }

@@ -16,14 +16,27 @@ def matched_name(fw: str, m: dict[str, Any]) -> str:
     return f"{fw}, k={m['k']} ({how})"
 
 
+def smallest_name(m: dict[str, Any]) -> str:
+    """Label of the library at the smallest budget still recalling as much as every framework."""
+    return f"library, cache, {m['context_tokens']} tok (smallest at framework recall)"
+
+
+def extra_arms(ds: dict[str, Any]) -> dict[str, Any]:
+    """Every arm of a data set: the defaults, the matched-recall rows, the smallest budget."""
+    arms = dict(ds["arms"])
+    for fw, m in ds["matched_recall"].items():
+        arms[matched_name(fw, m)] = m
+    small = ds.get("smallest_budget_at_framework_recall")
+    if small:
+        arms[smallest_name(small)] = small
+    return arms
+
+
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat row per data set, arm and model (the report renders it as a table)."""
     rows = []
     for ds in result["datasets"].values():
-        arms = dict(ds["arms"])
-        for fw, m in ds["matched_recall"].items():
-            arms[matched_name(fw, m)] = m
-        for name, arm in arms.items():
+        for name, arm in extra_arms(ds).items():
             for model, p in arm["models"].items():
                 rows.append(
                     {
@@ -48,10 +61,7 @@ def print_table(result: dict[str, Any]) -> None:
               f"{ds['documents']} documents")  # fmt: skip
         print(f"{'arm':34s} {'recall':>6s} {'calls':>5s} {'prompt':>7s} {'cached':>6s} "
               + " ".join(f"{m[:12]:>12s}" for m in MODELS))  # fmt: skip
-        arms = dict(ds["arms"])
-        for fw, m in ds["matched_recall"].items():
-            arms[matched_name(fw, m)] = m
-        for name, a in arms.items():
+        for name, a in extra_arms(ds).items():
             g = a["models"]["gpt-4o"]
             print(f"{name[:34]:34s} {a['context_recall']:6.3f} {g['llm_calls_per_turn']:5.2f} "
                   f"{g['prompt_tokens_per_turn']:7.0f} {g['cached_share_of_prompt']:6.1%} "

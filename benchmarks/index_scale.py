@@ -47,6 +47,7 @@ for _path in (_REPO / "src", _REPO):  # run as a script from a checkout
 
 import faiss  # noqa: E402
 
+from benchmarks._vectors import grow  # noqa: E402
 from contextual_avatar.retrieval._ann import DenseSpec, build_dense  # noqa: E402
 
 CACHE = _REPO / "benchmarks" / ".cache"
@@ -123,22 +124,6 @@ def embedded(coqa: Path, limit: int) -> tuple[Vectors, Vectors]:
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, corpus=corpus, queries=queries)
     return corpus, queries
-
-
-def grow(real: Vectors, n: int, *, noise: float, seed: int = 0) -> Vectors:
-    """``n`` unit vectors: the real ones, then perturbed copies of them (see the docstring)."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, real.shape[1]), dtype=np.float32)
-    m = min(n, len(real))
-    out[:m] = real[:m]
-    step = 200_000
-    for start in range(m, n, step):
-        stop = min(n, start + step)
-        base = real[rng.integers(0, len(real), stop - start)]
-        block = base + rng.normal(0.0, noise, base.shape).astype(np.float32)
-        block /= np.linalg.norm(block, axis=1, keepdims=True)
-        out[start:stop] = block
-    return out
 
 
 def _load() -> float:

@@ -1,9 +1,12 @@
 """Does shared knowledge earn its place? CoQA replayed with sharing on and off.
 
-Run: ``.venv/bin/python benchmarks/sharing.py`` (about 10-20 minutes on 2 cores; ``--conversations
-30`` for a quick look). All 300 CoQA passages are indexed (``../shared/data/coqa-dev.json``,
-see ``benchmarks/replay.py``); the replayed conversations are held apart from the ones other
-benchmarks tune on: the *last* ``--conversations`` stories of the file (default 100).
+Run: ``.venv/bin/python benchmarks/sharing.py`` (a few minutes on 2 cores once the embedding
+memo is warm; the first run embeds about 10,000 new texts and can take 20 minutes on a loaded
+machine). All 300 CoQA passages are indexed (``../shared/data/coqa-dev.json``, see
+``benchmarks/replay.py``); the replayed conversations are held apart from the ones other
+benchmarks tune on: the *last* ``--conversations`` stories of the file (default 100), which
+the prior's settings were not tuned on. Tune with ``--offset 100`` (the stories before them)
+and ``--phases first,later``; ``--sweep '[{...}, ...]'`` runs more settings on one memo.
 
 Three phases run on one engine, in order, once with the knowledge graph on (a fresh SQLite
 graph, defaults otherwise) and once with ``knowledge.backend="none"``:
@@ -18,7 +21,8 @@ Per phase: context recall (the gold span is inside the context given to the answ
 answer correctness (the normalised gold answer occurs in the answer; CoQA's yes/no/unknown
 answers excluded), mean token F1 against gold, context tokens (context plus question, what
 an LLM tier's prompt carries beyond the system prompt), turns given shared chunks, and
-latency (total and enrich, mean and p95). Writes ``benchmarks/results/sharing.json``.
+latency (total, enrich and the prior's read, mean and p95). Writes
+``benchmarks/results/sharing.json``.
 """
 
 from __future__ import annotations
@@ -127,6 +131,7 @@ async def _phase(
     tokens: list[int] = []
     total_ms: list[float] = []
     enrich_ms: list[float] = []
+    prior_ms: list[float] = []
     shared = 0
     turns = 0
     for session in _sessions(stories, phase, scenario):
@@ -149,6 +154,7 @@ async def _phase(
             )
             total_ms.append(float(answer.timings.get("total", 0.0)))
             enrich_ms.append(float(answer.timings.get("enrich", 0.0)))
+            prior_ms.append(float(answer.timings.get("prior", 0.0)))
 
     def p95(xs: list[float]) -> float:
         return sorted(xs)[int(0.95 * (len(xs) - 1))] if xs else 0.0
@@ -164,6 +170,8 @@ async def _phase(
         "total_ms_mean": statistics.fmean(total_ms) if total_ms else 0.0,
         "total_ms_p95": p95(total_ms),
         "enrich_ms_mean": statistics.fmean(enrich_ms) if enrich_ms else 0.0,
+        "prior_ms_mean": statistics.fmean(prior_ms) if prior_ms else 0.0,
+        "prior_ms_p95": p95(prior_ms),
     }
 
 
@@ -173,6 +181,7 @@ async def _run(
     sharing: bool,
     work: Path,
     extra: dict[str, Any] | None = None,
+    phases: Sequence[str] = PHASES,
 ) -> dict[str, Any]:
     await asyncio.to_thread(shutil.rmtree, work, True)
     knowledge: dict[str, Any] = (
@@ -188,7 +197,7 @@ async def _run(
     )
     out: dict[str, Any] = {}
     async with replay.engine(knowledge=knowledge) as engine:
-        for phase in PHASES:
+        for phase in phases:
             t0 = time.perf_counter()
             out[phase] = await _phase(replay, engine, stories, phase)
             out[phase]["seconds"] = round(time.perf_counter() - t0, 1)
@@ -211,33 +220,45 @@ def _load() -> str:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     replay = Replay(coqa=args.coqa, passages=None, conversations=None)
     await replay.prepare()
-    held = replay.stories[-args.conversations :]
+    end = len(replay.stories) - args.offset
+    held = replay.stories[end - args.conversations : end]
+    phases = tuple(args.phases.split(","))
     work = REPO / "benchmarks" / ".cache" / "sharing"
     if args.warm:  # fill the embedding memo, so neither measured run pays for new texts
-        await _run(replay, held, False, work / "warm")
+        await _run(replay, held, False, work / "warm", phases=phases)
     load_before = _load()
-    results = {
+    which = (
+        f"the last {len(held)} stories of the file (held apart from tuning)"
+        if args.offset == 0
+        else f"{len(held)} stories ending {args.offset} before the file's end (tuning split)"
+    )
+    results: dict[str, Any] = {
         "split": {
             "file": str(args.coqa.name),
             "indexed_passages": len(replay.stories),
             "conversations": [s.id for s in held],
-            "which": f"the last {len(held)} stories of the file (held apart from tuning)",
+            "which": which,
             "questions": sum(len(s.turns) for s in held),
         },
-        "off": await _run(replay, held, False, work / "off"),
-        "on": await _run(replay, held, True, work / "on", args.knowledge),
+        "off": await _run(replay, held, False, work / "off", phases=phases),
+        "on": await _run(replay, held, True, work / "on", args.knowledge, phases),
         "on_settings": args.knowledge,
+    }
+    for n, extra in enumerate(args.sweep or []):  # more settings on the same warm memo
+        got = await _run(replay, held, True, work / f"sweep{n}", extra, phases)
+        results.setdefault("sweep", []).append({"settings": extra, "on": got})
+    results |= {
         "load_before": load_before,
         "load_after": _load(),
         "note": "timings are noisy: the 2-core machine is shared; compare on/off ratios",
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / args.out).write_text(json.dumps(results, indent=2))
-    print(table(results))
+    print(table(results, phases))
     return results
 
 
-def table(results: dict[str, Any]) -> str:
+def table(results: dict[str, Any], phases: Sequence[str] = PHASES) -> str:
     """The on/off table, one row per phase and metric."""
     rows = ["| phase | metric | sharing off | sharing on |", "|---|---|---|---|"]
     metrics = (
@@ -249,10 +270,12 @@ def table(results: dict[str, Any]) -> str:
         ("total_ms_mean", "{:.1f}"),
         ("total_ms_p95", "{:.1f}"),
         ("enrich_ms_mean", "{:.2f}"),
+        ("prior_ms_mean", "{:.2f}"),
+        ("prior_ms_p95", "{:.2f}"),
     )
-    for phase in PHASES:
+    for phase in phases:
         for key, fmt in metrics:
-            off, on = results["off"][phase][key], results["on"][phase][key]
+            off, on = results["off"][phase].get(key, 0), results["on"][phase].get(key, 0)
             rows.append(f"| {phase} | {key} | {fmt.format(off)} | {fmt.format(on)} |")
     return "\n".join(rows)
 
@@ -265,6 +288,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--knowledge", type=json.loads, default={}, help="KnowledgeConfig overrides (JSON)"
     )
     parser.add_argument("--out", default="sharing.json", help="file name under results/")
+    parser.add_argument(
+        "--offset", type=int, default=0, help="skip this many stories at the end (tuning split)"
+    )
+    parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated phases")
+    parser.add_argument(
+        "--sweep", type=json.loads, default=None, help="JSON list of more settings to run"
+    )
     parser.add_argument("--no-warm", dest="warm", action="store_false", help="skip the warm-up")
     asyncio.run(main_async(parser.parse_args(argv)))
 

@@ -14,6 +14,7 @@ import pytest
 import contextual_avatar as ca
 from contextual_avatar.ingest import count_tokens
 from contextual_avatar.knowledge import SQLiteGraphSink
+from contextual_avatar.pipeline._prior import members
 from contextual_avatar.routing import PromptPacker
 
 pytestmark = pytest.mark.slow
@@ -144,3 +145,49 @@ def test_knowledge_can_be_switched_off(embedder, guide_pdf, tmp_path):
         assert avatar.ask("s", "How much does an adult ticket cost?").facts == ()
         avatar.flush()
     assert not list((tmp_path / "d").glob("*.sqlite3"))
+
+
+# The retrieval prior: a later asker whose conversation drifted elsewhere (here, to tours)
+# gets the chunk earlier sessions answered the same question from, inside the budget.
+TIGHT = {"context_tokens": 130, "top_k": 4}
+TICKETS = "How much does an adult ticket cost?"
+DRIFT = "When do guided tours start?"
+
+
+def _victim(embedder, guide: Path, root: Path, retrieval: dict, **knowledge: object) -> ca.Answer:
+    settings = knowledge or {"backend": "none"}
+    config = ca.EngineConfig(data_dir=root / "d", retrieval=retrieval, knowledge=settings)
+    with ca.ContextEngine(config, parts=ca.Parts(embedder=embedder)) as eng:
+        eng.ingest(guide)
+        eng.ask("teacher", TICKETS)
+        eng.flush()
+        eng.ask("victim", DRIFT)
+        return eng.ask("victim", TICKETS)
+
+
+def _members(answer: ca.Answer) -> set[str]:
+    return {m for sc in answer.context for m in members(sc.chunk.id)}
+
+
+def test_the_prior_re_ranks_the_turns_own_chunks_within_the_budget(embedder, guide_pdf, tmp_path):
+    graph = {"backend": "sqlite", "path": tmp_path / "g.sqlite3", "related_timeout_s": 10}
+    without = _victim(embedder, guide_pdf, tmp_path / "off", TIGHT)
+    shared = _victim(embedder, guide_pdf, tmp_path / "on", TIGHT, **graph, prior_admit=0)
+    # Every candidate the victim's own search found (a budget that holds them all).
+    found = _victim(embedder, guide_pdf, tmp_path / "all", {**TIGHT, "context_tokens": 4000})
+    assert without.text != "Tickets cost 9 euros for adults."  # the drift costs the answer
+    assert shared.text == "Tickets cost 9 euros for adults."  # the prior wins it back
+    assert shared.facts and all(f.session_id == "" for f in shared.facts)
+    assert {f.object for f in shared.facts} <= _members(shared)
+    # Re-ranked, not added to: only the victim's own candidates, inside the budget.
+    assert _members(shared) <= _members(found)
+    assert sum(count_tokens(sc.chunk.text) for sc in shared.context) <= TIGHT["context_tokens"]
+    assert "teacher" not in seen_by(shared)
+    assert all(sc.chunk.doc_id != ca.types.KNOWLEDGE_DOC_ID for sc in shared.context)
+    assert "prior" in shared.timings
+    # With the prior off (and no room for shared chunks), the turn keeps its own ranking.
+    plain = _victim(
+        embedder, guide_pdf, tmp_path / "lift0", TIGHT, **graph, prior_lift=0, context_tokens=0
+    )
+    assert [sc.chunk.id for sc in plain.context] == [sc.chunk.id for sc in without.context]
+    assert plain.text == without.text

@@ -111,9 +111,18 @@ class AsyncContextEngine:
             IngestError: The file cannot be used; the index is unchanged.
         """
         check_collection(collection)
-        return await self._built.indexer.ingest(
+        report = await self._built.indexer.ingest(
             Path(path), collection=collection, progress=progress
         )
+        await self._publish_backend(collection)
+        return report
+
+    async def _publish_backend(self, collection: str) -> None:
+        """With the Milvus backend, write the collection's new version to Milvus now."""
+        if self._built.backend is not None:
+            await asyncio.to_thread(
+                self._built.backend.publish, collection, self._built.collections
+            )
 
     async def list_collections(self) -> list[str]:
         """Names of the collections with documents published: ``"default"`` first (always).
@@ -152,7 +161,9 @@ class AsyncContextEngine:
                 name matches several paths (give the path).
         """
         check_collection(collection)
-        return await asyncio.to_thread(self._built.collections.remove, collection, name)
+        removed = await asyncio.to_thread(self._built.collections.remove, collection, name)
+        await self._publish_backend(collection)
+        return removed
 
     async def drop_collection(self, collection: str) -> int:
         """Delete a collection: its documents and its folder. ``"default"`` is emptied.

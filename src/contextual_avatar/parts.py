@@ -35,6 +35,7 @@ from contextual_avatar.pipeline import (
     Recall,
     Record,
     Respond,
+    RetrievalPrior,
     Route,
     Scope,
     SharedKnowledge,
@@ -44,6 +45,7 @@ from contextual_avatar.pipeline import (
     indexed_chunks,
 )
 from contextual_avatar.retrieval import (
+    DEFAULT_COLLECTION,
     BatchingEmbedder,
     Collections,
     Corpus,
@@ -52,7 +54,7 @@ from contextual_avatar.retrieval import (
     build_embedder,
     terms,
 )
-from contextual_avatar.retrieval._backend import backend_retriever
+from contextual_avatar.retrieval._backend import MilvusBackend, milvus_backend
 from contextual_avatar.routing import (
     CostLedger,
     EvidenceRouter,
@@ -120,6 +122,7 @@ class Built:
         indexer: The ingest path.
         collections: Every collection's corpus (``corpus`` is the default one).
         scope: Resolves a turn's collection and binds sessions to collections.
+        backend: The Milvus backend (``retrieval.backend = "milvus"``), else ``None``.
     """
 
     parts: Parts
@@ -134,6 +137,7 @@ class Built:
     indexer: Indexer
     collections: Collections
     scope: Scope
+    backend: MilvusBackend | None = None
 
 
 def build(config: EngineConfig, given: Parts | None = None) -> Built:
@@ -160,7 +164,17 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
     batcher = BatchingEmbedder(
         embedder, max_texts=cfg.embedder.batch_max_texts, max_wait_ms=cfg.embedder.batch_wait_ms
     )
-    collections = Collections(cfg.data_dir, cfg.retrieval, dim=embedder.dim, embedder=embedder.name)
+    # retrieval.backend = "milvus": Milvus serves every collection's searches.
+    backend = None
+    if given.retriever is None:
+        backend = milvus_backend(cfg.retrieval, dim=embedder.dim, data_dir=cfg.data_dir)
+    collections = Collections(
+        cfg.data_dir,
+        cfg.retrieval,
+        dim=embedder.dim,
+        embedder=embedder.name,
+        on_drop=None if backend is None else backend.dropped,
+    )
     corpus = collections.default
     sink = given.sink if given.sink is not None else open_sink(cfg.knowledge, data_dir=cfg.data_dir)
     # Sentence vectors on disk: ingest writes them, every answering process reads them.
@@ -181,11 +195,10 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         margin_weight=cfg.routing.margin_weight,
         cache_hit_bonus=cfg.routing.cache_hit_bonus,
     )
-    # retrieval.backend = "milvus": Milvus serves the default collection's searches.
-    searcher = given.retriever or backend_retriever(
-        cfg.retrieval, dim=embedder.dim, data_dir=cfg.data_dir, mirror=corpus
-    )
+    searcher = given.retriever
     retriever = searcher or corpus
+    if backend is not None:  # the default collection's, for hosts that read parts.retriever
+        retriever = backend.retriever(DEFAULT_COLLECTION, corpus)
     parts = dataclasses.replace(
         given,
         embedder=embedder,
@@ -229,6 +242,8 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
             embedder,
             top_k=cfg.retrieval.top_k,
             common_term_share=cfg.cache.common_term_share,
+            backend=None if backend is None else backend.retriever,
+            prior=RetrievalPrior(knowledge, resolve=indexed_chunks(collections)),
         ),
         enrich=Enrich(
             knowledge,
@@ -276,4 +291,5 @@ def build(config: EngineConfig, given: Parts | None = None) -> Built:
         indexer,
         collections,
         scope,
+        backend,
     )

@@ -12,6 +12,9 @@ def test_defaults() -> None:
     assert 0 < config.min_similarity < 1
     assert 0 < config.min_key_share <= 1
     assert config.retention_days > 0
+    # The prior: whole question kinds lift, looser matches and added chunks are off.
+    assert config.prior_lift > 0
+    assert config.prior_share_lift == 0 and config.prior_admit == 0
     assert config.batch_size <= config.queue_size
     assert config.password.get_secret_value() == ""
 
@@ -32,7 +35,14 @@ def test_password_is_hidden() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"min_similarity": 1.5}, {"min_key_share": 0}, {"retention_days": 0}],
+    [
+        {"min_similarity": 1.5},
+        {"min_key_share": 0},
+        {"retention_days": 0},
+        {"prior_lift": -1},
+        {"prior_share_lift": -1},
+        {"prior_admit": 11},
+    ],
 )
 def test_sharing_limits_are_checked(bad: dict[str, float]) -> None:
     with pytest.raises(ValidationError):

@@ -9,6 +9,7 @@ from contextual_avatar.knowledge import (
     ANSWERED_BY,
     extract_facts,
     feature_keys,
+    kind_key,
     session_key,
     supporting_chunks,
 )
@@ -80,10 +81,18 @@ def test_given_terms_are_the_keys_and_collections_salt_them() -> None:
     mine = extract_facts(
         session_id="s", turn=1, question="x", answer=a, now=1.0, collection="m", terms=["ticket"]
     )
-    assert [f.subject for f in mine] == feature_keys(["ticket"], "m")
+    assert [f.subject for f in mine] == [*feature_keys(["ticket"], "m"), kind_key(["ticket"], "m")]
     assert feature_keys(["ticket"], "m") != feature_keys(["ticket"], "n")
+    assert kind_key(["ticket"], "m") != kind_key(["ticket"], "n")
     assert all(f.collection == "m" for f in mine)
     assert extract_facts(session_id="s", turn=1, question="x", answer=a, now=1.0, terms=[]) == []
+
+
+def test_the_kind_key_matches_only_the_same_set_of_terms() -> None:
+    assert kind_key(["adult", "ticket"], "m") == kind_key(["ticket", "adult", "ticket"], "m")
+    assert kind_key(["adult", "ticket"], "m") != kind_key(["adult", "ticket", "free"], "m")
+    assert kind_key(["adult"], "m") != feature_keys(["adult"], "m")[0]
+    assert kind_key([], "m") is None
 
 
 def test_one_session_repeating_itself_yields_the_same_ids() -> None:

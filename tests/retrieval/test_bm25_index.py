@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from contextual_avatar._text import terms
 from contextual_avatar.retrieval import BM25Index, FaissIndex, normalize
 from contextual_avatar.types import Chunk, SourceRef, Span
 
@@ -125,3 +127,41 @@ def test_salient_keeps_rare_and_unknown_terms_only(tmp_path: Path):
 
 def test_salient_on_an_empty_index_keeps_every_term():
     assert BM25Index().salient(["museum"], max_share=0.01) == ["museum"]
+
+
+def test_scores_match_bm25s_the_library_earlier_releases_used():
+    import bm25s  # type: ignore[import-untyped]
+
+    texts = [
+        *TEXTS,
+        "Tickets for the ferry to the island cost six euros.",
+        "The ferry leaves hourly.",
+    ]
+    index = BM25Index()
+    index.rebuild(chunks(texts=texts))
+    model = bm25s.BM25(k1=1.2, b=0.75)
+    model.index([terms(t) for t in texts], show_progress=False)
+    for query in ["ticket price adult", "ferry island", "museum opens at nine", "parking"]:
+        known = [t for t in terms(query) if t in model.vocab_dict]
+        expected = np.asarray(model.get_scores(known), dtype=np.float32)
+        assert np.allclose(index.scores(terms(query)), expected, atol=1e-5), query
+
+
+def test_adding_and_removing_rows_scores_as_a_rebuild():
+    texts = [
+        *TEXTS,
+        "Tickets for the ferry to the island cost six euros.",
+        "The ferry leaves hourly.",
+    ]
+    every = chunks(texts=texts)
+    grown = BM25Index().with_chunks(every[:2]).with_chunks(every[2:5]).without([1, 3])
+    grown = grown.with_chunks(every[5:])
+    kept = [every[i] for i in (0, 2, 4, 5)]
+    fresh = BM25Index()
+    fresh.rebuild(kept)
+    assert len(grown) == len(fresh) == 4 and grown.fingerprint == fresh.fingerprint
+    for query in ["ticket price adult", "ferry island", "museum", "zebra"]:
+        assert grown.scores(terms(query)).tobytes() == fresh.scores(terms(query)).tobytes()
+        assert grown.salient(terms(query), max_share=0.3) == fresh.salient(
+            terms(query), max_share=0.3
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import uuid
 from collections.abc import Callable
@@ -13,13 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contextual_avatar import ContextEngine
+from contextual_avatar._text import terms
 from contextual_avatar.errors import (
     ConfigError,
     InputError,
     MissingDependencyError,
     StoreUnavailable,
 )
-from contextual_avatar.retrieval import MilvusIndex, MilvusRetriever
+from contextual_avatar.retrieval import BM25Index, MilvusIndex, MilvusRetriever
 from contextual_avatar.testing._contract_retriever import corpus
 from contextual_avatar.testing._redis_cluster import cluster_port
 
@@ -83,6 +85,51 @@ def test_keyword_search_is_milvus_bm25(index: MilvusIndex) -> None:
     assert found[0][0].id == "guide:3"
     assert all(score > 0 for _, score in found)
     assert index.search_text("   ", 3, collection="words") == []
+
+
+@pytest.mark.parametrize(
+    "question", ["lighthouse harbour", "What did the tickets cost for children?", "the of"]
+)
+def test_milvus_bm25_scores_are_the_local_bm25_scores(index: MilvusIndex, question: str) -> None:
+    """Both backends score the same terms, so hybrid recall does not depend on the backend."""
+    index.drop("bm25")
+    chunks, vectors = corpus("guide", dim=DIM, seed=6)
+    index.add(chunks, vectors, collection="bm25")
+    local = BM25Index()
+    local.rebuild(chunks)
+    expected = {c.id: float(s) for c, s in zip(chunks, local.scores(terms(question)), strict=True)}
+    found = dict((c.id, s) for c, s in index.search_text(question, 50, collection="bm25"))
+    assert found.keys() == {cid for cid, s in expected.items() if s > 0}
+    if not found:
+        return
+    # Milvus's BM25 carries the (k1 + 1) factor the local one leaves out and its own
+    # length statistics; the hybrid fuses max-normalised scores, which must agree.
+    top, top_local = max(found.values()), max(expected.values())
+    for cid, score in found.items():
+        assert score / top == pytest.approx(expected[cid] / top_local, abs=0.03)
+    assert sorted(found, key=lambda c: -found[c]) == sorted(found, key=lambda c: -expected[c])
+    ids = [c.id for c in chunks[::2]]  # scored within a filter: the same numbers
+    assert index.score_text(question, ids, collection="bm25") == pytest.approx(
+        {cid: found[cid] for cid in ids if cid in found}, rel=1e-4
+    )
+
+
+def test_a_collection_from_an_earlier_release_is_a_config_error(index: MilvusIndex) -> None:
+    index.drop("legacy")
+    index._call("create", "create_collection", index.name("legacy"), dimension=DIM)
+    with pytest.raises(ConfigError, match="earlier contextual-avatar"):
+        index.search_text("tickets", 3, collection="legacy")
+    index.drop("legacy")
+
+
+def test_unsafe_chunk_ids_are_refused_before_milvus(index: MilvusIndex) -> None:
+    chunks, vectors = corpus("a", dim=DIM, seed=1)
+    bad = dataclasses.replace(chunks[0], id='a:0" or id != "')
+    with pytest.raises(ValueError, match="chunk id"):
+        index.add([bad], vectors[:1], collection="ids")
+    index.add(chunks, vectors, collection="ids")
+    with pytest.raises(InputError, match="not a chunk id"):
+        index.score_text("tickets", ['x" or id != "'], collection="ids")
 
 
 @pytest.mark.parametrize("bad", ["../etc", "a/b", "Caps", "tab\there", "x" * 10_000, ""])

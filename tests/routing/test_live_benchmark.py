@@ -1,10 +1,11 @@
-"""The cost benchmark's ``--live`` mode: RouteLLM's APGR, and both real tiers via litellm."""
+"""The cost benchmark's ``--live`` mode: RouteLLM's APGR, both real tiers, the frameworks live."""
 
 from __future__ import annotations
 
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from benchmarks.cost_savings import apgr, main, pgr_curve, share_for_pgr
@@ -99,11 +100,8 @@ def tiny_coqa(path: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
-async def test_live_mode_answers_with_both_real_tiers(
-    llm_server: LLMServer, tmp_path: Path
-) -> None:
-    # Both tiers are the local SmolLM2 (no key here): the point is the real litellm path.
+async def run_live(server: LLMServer, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    """``--live`` on two held-out turns, every arm served by the local SmolLM2."""
     await main(
         [
             "--live",
@@ -112,16 +110,76 @@ async def test_live_mode_answers_with_both_real_tiers(
             "--conversations", "2",
             "--live-turns", "2",
             "--live-max-tokens", "8",
-            "--small-model", llm_server.model,
-            "--large-model", llm_server.model,
-            "--api-base", llm_server.api_base,
+            "--small-model", server.model,
+            "--large-model", server.model,
+            "--api-base", server.api_base,
+            "--live-context-window", str(server.n_ctx),
             "--out", str(tmp_path),
+            *extra,
         ]
     )  # fmt: skip
-    result = json.loads((tmp_path / "cost_savings_live.json").read_text())
+    result: dict[str, Any] = json.loads((tmp_path / "cost_savings_live.json").read_text())
+    return result
+
+
+FRAMEWORK_ARMS = ("LangChain default", "LlamaIndex default")
+
+
+@pytest.mark.slow
+async def test_live_mode_answers_with_both_real_tiers_and_both_frameworks(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    # Both tiers are the local SmolLM2 (no key here): the point is the real litellm path.
+    result = await run_live(llm_server, tmp_path)
     assert result["turns"] == 2
     assert result["prompt_tokens_per_turn"] > 50
     assert all(ex["small"] and ex["large"] for ex in result["examples"])
     assert 0.0 <= result["small_f1"] <= 1.0
     assert len(result["pgr_curve"]) == 21
     assert not (tmp_path / "cost_savings.json").exists()
+    # The frameworks ran live over real HTTP, streamed: the two held-out turns are one
+    # conversation, so the second turn has history and both frameworks condense it first.
+    arms = result["frameworks"]["arms"]
+    assert result["frameworks"]["stream"] is True
+    for name in FRAMEWORK_ARMS:
+        assert arms[name]["llm_calls_per_turn"] == 1.5
+        assert all(ex["answer"] for ex in arms[name]["examples"])
+        assert 0.0 < arms[name]["ttft_s_median"] < 300
+    assert arms["library, cache (large)"]["llm_calls_per_turn"] == 1.0
+    # llama.cpp sends no usage in streams: LangChain then has no counts, so no USD,
+    # rather than an estimate passed off as the server's.
+    lc = arms["LangChain default"]
+    assert lc["calls_with_provider_usage"] == 0
+    assert lc["usd_per_1000_turns"] is None
+
+
+@pytest.mark.slow
+async def test_unstreamed_live_arms_bill_the_servers_own_counts(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    result = await run_live(llm_server, tmp_path, "--live-no-stream")
+    arms = result["frameworks"]["arms"]
+    for name, arm in arms.items():
+        # Every call made carried the server's usage, condense calls included.
+        assert arm["calls_with_provider_usage"] == round(arm["llm_calls_per_turn"] * 2), name
+        assert arm["prompt_tokens_per_turn"] > 20
+        assert 0 < arm["completion_tokens_per_turn"] <= 8 * arm["llm_calls_per_turn"] + 2
+        assert arm["usd_per_1000_turns"] > 0
+    for name in FRAMEWORK_ARMS:
+        assert arms[name]["condense_calls"] == 1
+        # A framework's prompts carry its own template and both calls: more than ours.
+        assert (
+            arms[name]["prompt_tokens_per_turn"]
+            > arms["library, cache (large)"]["prompt_tokens_per_turn"]
+        )
+    # Priced as gpt-4o-mini, the small tier costs less for the same counts.
+    assert (
+        arms["library, cache (small)"]["usd_per_1000_turns"]
+        < arms["library, cache (large)"]["usd_per_1000_turns"]
+    )
+    target = result["frameworks"]["target"]["vs LlamaIndex default"]["library, cache (small)"]
+    assert target["saved"] == pytest.approx(
+        1
+        - arms["library, cache (small)"]["usd_per_1000_turns"]
+        / arms["LlamaIndex default"]["usd_per_1000_turns"]
+    )

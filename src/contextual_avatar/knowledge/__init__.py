@@ -17,6 +17,7 @@ from contextual_avatar.knowledge._extract import (
     extract_facts,
     fact_id,
     feature_keys,
+    kind_key,
     session_key,
     supporting_chunks,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "extract_facts",
     "fact_id",
     "feature_keys",
+    "kind_key",
     "open_sink",
     "query_keys",
     "session_key",

@@ -20,6 +20,9 @@ __all__ = [
     "DEFAULT_MIN_SIMILARITY",
     "DEFAULT_NEO4J_URI",
     "DEFAULT_NEO4J_USER",
+    "DEFAULT_PRIOR_ADMIT",
+    "DEFAULT_PRIOR_LIFT",
+    "DEFAULT_PRIOR_SHARE_LIFT",
     "DEFAULT_QUEUE_SIZE",
     "DEFAULT_RELATED_LIMIT",
     "DEFAULT_RETENTION_DAYS",
@@ -46,6 +49,9 @@ DEFAULT_CONTEXT_TOKENS = 120
 DEFAULT_MIN_SIMILARITY = 0.4
 DEFAULT_MIN_KEY_SHARE = 0.5
 DEFAULT_RETENTION_DAYS = 30.0
+DEFAULT_PRIOR_LIFT = 7
+DEFAULT_PRIOR_SHARE_LIFT = 0
+DEFAULT_PRIOR_ADMIT = 0
 
 _BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
 
@@ -82,6 +88,16 @@ class KnowledgeConfig(BaseModel):
         min_key_share: A shared chunk must have answered questions on at least this share
             of the asking question's keys (its document terms), so one common word is not
             enough.
+        prior_lift: The retrieval prior: how many places a chunk of the turn's own
+            candidates (search results or cache hit) moves up, before the context budget
+            is filled, when earlier sessions' grounded answers to questions of exactly the
+            turn's document terms (:func:`kind_key`) came from it. ``0`` turns it off.
+        prior_share_lift: As ``prior_lift``, for chunks that answered questions sharing
+            at least ``min_key_share`` of the turn's terms (a looser match, which lets
+            a question stuffed with words sway others: ``0``, off, by default).
+        prior_admit: At most this many voted chunks the turn did not find itself join
+            its candidates, last (so only the lift can carry them into the budget), if
+            above ``min_similarity``. ``0``: the prior only re-ranks.
         retention_days: Facts older than this are neither served nor kept (deleted at
             most hourly as turns are recorded, and by ``flush``).
         related_timeout_s: How long an ask waits for ``related()``; a slower graph is
@@ -108,6 +124,9 @@ class KnowledgeConfig(BaseModel):
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
     min_similarity: float = Field(default=DEFAULT_MIN_SIMILARITY, ge=-1.0, le=1.0)
     min_key_share: float = Field(default=DEFAULT_MIN_KEY_SHARE, gt=0, le=1.0)
+    prior_lift: int = Field(default=DEFAULT_PRIOR_LIFT, ge=0, le=100)
+    prior_share_lift: int = Field(default=DEFAULT_PRIOR_SHARE_LIFT, ge=0, le=100)
+    prior_admit: int = Field(default=DEFAULT_PRIOR_ADMIT, ge=0, le=10)
     retention_days: float = Field(default=DEFAULT_RETENTION_DAYS, gt=0)
     related_timeout_s: float = 0.3
 

@@ -5,7 +5,9 @@ answered a question on these document terms*. Each fact says "chunk ``c`` of the
 collection answered a question whose salient document terms hash to ``k``":
 
 * the subject is a salted hash of one salient document term of the question (the engine
-  passes only terms the indexed documents contain); the question's text is not stored;
+  passes only terms the indexed documents contain), or of the whole set of them (its
+  kind, :func:`kind_key`, which the engine's retrieval prior matches exactly, so a
+  question stuffed with extra words sways no other); the question's text is not stored;
 * the object is the id of a chunk of an indexed document, so what another avatar
   receives is the document's own text, fetched from the index;
 * the session is stored only as a one-way hash, so :meth:`forget` can delete its facts,
@@ -36,6 +38,7 @@ __all__ = [
     "extract_facts",
     "fact_id",
     "feature_keys",
+    "kind_key",
     "session_key",
     "supporting_chunks",
 ]
@@ -50,6 +53,7 @@ MAX_KEYS = 8
 MAX_CHUNKS_PER_TURN = 3
 
 _KEY_DOMAIN = "contextual-avatar/term/v1"
+_KIND_DOMAIN = "contextual-avatar/kind/v1"
 _SESSION_DOMAIN = "contextual-avatar/session/v1"
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKER_RE = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # citation markers such as [1] or [1, 2]
@@ -88,6 +92,20 @@ def feature_keys(terms: Iterable[str], collection: str, *, limit: int = MAX_KEYS
             if len(out) >= limit:
                 break
     return list(out)
+
+
+def kind_key(terms: Iterable[str], collection: str) -> str | None:
+    """One salted hash of a question's whole set of document terms (its *kind*).
+
+    Two questions share it only when they hold exactly the same document terms (in any
+    order), so a vote under it says "a question just like this one was answered from this
+    chunk"; a question that merely shares some terms with it (an attacker's, stuffed with
+    words) does not match. ``None`` for a question without terms.
+    """
+    found = sorted({t for t in terms if t})
+    if not found:
+        return None
+    return _digest(_KIND_DOMAIN, collection, *found, size=24)
 
 
 def fact_id(*, collection: str, key: str, chunk_id: str, session: str) -> str:
@@ -162,10 +180,15 @@ def extract_facts(
             them); ``None`` uses every index term of the question.
 
     Returns:
-        One ``answered_by`` fact per (key, supporting chunk), in a stable order.
+        One ``answered_by`` fact per (key, supporting chunk), in a stable order: the
+        term keys (:func:`feature_keys`) and the question's :func:`kind_key`.
     """
     del turn  # documented: the turn number is not shared
-    keys = feature_keys(text_terms(question) if terms is None else terms, collection)
+    found = text_terms(question) if terms is None else list(terms)
+    keys = feature_keys(found, collection)
+    kind = kind_key(found, collection)
+    if kind is not None:
+        keys.append(kind)
     chunks = supporting_chunks(answer.text, answer.context)
     if not keys or chunks is None:
         return []

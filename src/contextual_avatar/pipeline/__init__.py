@@ -22,6 +22,7 @@ from contextual_avatar.pipeline._knowledge import (
     document_terms,
     indexed_chunks,
 )
+from contextual_avatar.pipeline._prior import RetrievalPrior
 from contextual_avatar.pipeline._recall import Recall
 from contextual_avatar.pipeline._record import INTERRUPTED_MARK, Record
 from contextual_avatar.pipeline._route import Route
@@ -41,6 +42,7 @@ __all__ = [
     "Recall",
     "Record",
     "Respond",
+    "RetrievalPrior",
     "Route",
     "Scope",
     "SharedKnowledge",

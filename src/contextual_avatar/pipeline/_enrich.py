@@ -1,5 +1,9 @@
 """Stage *enrich*: document chunks other sessions of the collection found useful.
 
+(The retrieval prior, on by default when sharing is on, re-ranks the turn's own chunks
+in the recall stage, see :mod:`contextual_avatar.pipeline._prior`; this stage only fits
+voted chunks the turn did not find into budget its own chunks left free.)
+
 It runs concurrently with the stages before *route* (the graph is a network hop) and
 fetches the retrieval prior: chunk ids, never text. After routing, :meth:`Enrich.attach`
 resolves them against the index (so what reaches the prompt is the documents' own text),
@@ -16,17 +20,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from contextual_avatar._text import chunk_id as chunk_ref
-from contextual_avatar._text import chunk_range
 from contextual_avatar.pipeline._knowledge import Resolver, SharedKnowledge
+from contextual_avatar.pipeline._prior import members as _members
+from contextual_avatar.pipeline._prior import merged
 from contextual_avatar.pipeline._state import TurnState
 from contextual_avatar.retrieval import assemble_context
 from contextual_avatar.types import Fact, ScoredChunk
 
 __all__ = ["Enrich"]
-
-#: A merged piece covering more chunks than this is looked up as one id.
-_MAX_MEMBERS = 16
 
 
 class Enrich:
@@ -56,8 +57,13 @@ class Enrich:
         self._count = count_tokens
 
     async def __call__(self, turn: TurnState) -> None:
-        """Fill ``facts`` with candidate chunks (ids only)."""
-        turn.facts = await self._knowledge.related(turn.session_id, turn.question, turn.collection)
+        """Add candidate chunks (ids only) to ``facts``.
+
+        The retrieval prior (in the recall stage) adds its votes to ``facts`` too; this
+        stage runs beside it, so each merges rather than replaces.
+        """
+        found = await self._knowledge.related(turn.session_id, turn.question, turn.collection)
+        turn.facts = merged(turn.facts, found)
 
     def attach(self, turn: TurnState) -> None:
         """Fit candidates above the floor into the context; ``facts`` keeps those used."""
@@ -66,6 +72,8 @@ class Enrich:
             return
         cfg = self._knowledge.config
         have = {i for c in turn.context for i in _members(c.chunk.id)}
+        if max(cfg.prior_lift, cfg.prior_share_lift) > 0:  # votes the prior read
+            turn.facts = [f for f in candidates if have & set(_members(f.object))]
         by_id: dict[str, Fact] = {}
         for fact in candidates:
             for member in _members(fact.object):
@@ -99,15 +107,4 @@ class Enrich:
             turn.context + shared, budget_tokens=self._budget, count_tokens=self._count
         )
         kept = {i for c in turn.context for i in _members(c.chunk.id)}
-        turn.facts = [f for f in used if kept & set(_members(f.object))]
-
-
-def _members(chunk_id: str) -> list[str]:
-    """The indexed chunks a context piece covers (a merged piece names a range of them)."""
-    try:
-        doc, first, last = chunk_range(chunk_id)
-    except ValueError:
-        return [chunk_id]
-    if last - first >= _MAX_MEMBERS:
-        return [chunk_id]
-    return [chunk_ref(doc, i) for i in range(first, last + 1)]
+        turn.facts = [f for f in turn.facts + used if kept & set(_members(f.object))]

@@ -27,6 +27,7 @@ from contextual_avatar.knowledge import (
     KnowledgeGraphSink,
     WriterClosedError,
     feature_keys,
+    kind_key,
 )
 from contextual_avatar.retrieval import Collections, terms
 from contextual_avatar.types import Chunk, Fact
@@ -88,17 +89,33 @@ class SharedKnowledge:
         return self._clock() - self.config.retention_days * _DAY_S
 
     async def related(self, session_id: str, question: str, collection: str) -> list[Fact]:
-        """Chunks other sessions of the collection found answering such questions."""
+        """Chunks other sessions of the collection found answering such questions.
+
+        A chunk must have answered questions on at least ``min_key_share`` of this
+        question's term keys.
+        """
         if self.sink is None:
             return []
         keys = self.keys(question, collection)
-        if not keys:
+        # A chunk must answer this *kind* of question: most of its keys, not one word.
+        need = max(1, math.ceil(self.config.min_key_share * len(keys)))
+        found = await self._read(session_id, keys, collection)
+        return [f for f in found if f.score >= need]
+
+    async def related_kind(self, session_id: str, question: str, collection: str) -> list[Fact]:
+        """Chunks other sessions' answers came from for questions of exactly these terms."""
+        if self.sink is None:
+            return []
+        kind = kind_key(self._terms_of(question, collection), collection)
+        return [] if kind is None else await self._read(session_id, [kind], collection)
+
+    async def _read(self, session_id: str, keys: list[str], collection: str) -> list[Fact]:
+        """``related()`` of the sink, bounded in time; ``[]`` when off, slow or down."""
+        if self.sink is None or not keys:
             return []
         cfg = self.config
-        # A chunk must answer this *kind* of question: most of its keys, not one word.
-        need = max(1, math.ceil(cfg.min_key_share * len(keys)))
         try:
-            found = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 self.sink.related(
                     keys,
                     cfg.related_limit,
@@ -111,7 +128,6 @@ class SharedKnowledge:
         except (TimeoutError, StoreUnavailable) as exc:
             log.debug("session %s: shared knowledge skipped (%s)", session_tag(session_id), exc)
             return []
-        return [f for f in found if f.score >= need]
 
     def _started(self) -> BackgroundWriter | None:
         """The writer, started on first use (it needs the running loop); ``None`` if off.
@@ -223,8 +239,8 @@ def document_terms(collections: Collections, *, max_share: float) -> TermsOf:
         found = list(dict.fromkeys(terms(question)))
         unknown = set(version.salient(found, max_share=-1.0))
         known = [t for t in found if t not in unknown]
-        rare = set(version.salient(known, max_share=max_share))
-        return [t for t in known if t in rare] + [t for t in known if t not in rare]
+        topical = set(version.salient(known, max_share=max_share))
+        return [t for t in known if t in topical] + [t for t in known if t not in topical]
 
     return of
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from contextual_avatar.pipeline._scope import Scope
 from contextual_avatar.pipeline._state import TurnState
 from contextual_avatar.retrieval import (
     DEFAULT_COLLECTION,
+    Corpus,
     CorpusVersion,
     Embedder,
     Retriever,
@@ -49,6 +50,8 @@ class Recall:
         *,
         top_k: int,
         common_term_share: float,
+        backend: Callable[[str, Corpus], Retriever] | None = None,
+        prior: Callable[[TurnState], Awaitable[None]] | None = None,
     ) -> None:
         """Look up in ``cache``; on a miss search for ``top_k`` chunks.
 
@@ -60,6 +63,10 @@ class Recall:
             embedder: Embeds chunks a host retriever found outside the corpus.
             top_k: Chunks a search returns.
             common_term_share: Terms in more of the corpus than this do not mark a topic.
+            backend: With no host retriever, the searcher of a collection kept in line
+                with its corpus (``retrieval.backend = "milvus"``); ``None``: the corpus.
+            prior: Re-ranks the turn's candidates by what other sessions learned (the
+                shared retrieval prior), before the assemble stage fills the budget.
         """
         self._cache = cache
         self._retriever = retriever
@@ -67,6 +74,8 @@ class Recall:
         self._embedder = embedder
         self._top_k = top_k
         self._common = common_term_share
+        self._prior = prior
+        self._backend = backend
 
     async def __call__(self, turn: TurnState) -> None:
         """Fill ``cache`` (the decision) and ``context``."""
@@ -94,8 +103,12 @@ class Recall:
         if turn.cache.hit:
             turn.context = cached
             turn.timings["search"] = 0.0
+            if self._prior is not None:
+                await self._prior(turn)
             return
         retriever: Retriever = version if self._retriever is None else self._retriever
+        if self._retriever is None and self._backend is not None:
+            retriever = self._backend(turn.collection, corpus)
         # Off the loop: the version is immutable, and a search costs milliseconds of CPU.
         turn.context = await asyncio.to_thread(
             retriever.search, turn.queries, turn.vectors, self._top_k, state=turn.conversation
@@ -104,6 +117,8 @@ class Recall:
             vectors = await self._vectors(turn.context, version)
             await self._cache.admit(session, turn.context, vectors, source=version)
         turn.timings["search"] = (time.perf_counter() - searched) * 1000
+        if self._prior is not None:
+            await self._prior(turn)
 
     async def _vectors(
         self, context: Sequence[ScoredChunk], version: CorpusVersion

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -101,6 +102,7 @@ class Collections:
         dim: int,
         embedder: str,
         refresh_s: float = DEFAULT_REFRESH_S,
+        on_drop: Callable[[str], None] | None = None,
     ) -> None:
         """Open the default collection (the others open when first used).
 
@@ -110,6 +112,8 @@ class Collections:
             dim: The embedder's dimension.
             embedder: The embedder's name (an index built by another is refused).
             refresh_s: Seconds between checks for versions other processes published.
+            on_drop: Called with a collection's name once :meth:`drop` has deleted it
+                (a search backend outside the folder, e.g. Milvus, drops its copy).
 
         Raises:
             ConfigError: The default index was built with another embedder.
@@ -120,6 +124,7 @@ class Collections:
         self._dim = dim
         self._embedder = embedder
         self._refresh_s = refresh_s
+        self._on_drop = on_drop
         self._lock = threading.Lock()
         self._open: dict[str, Corpus] = {}
         self._closed = threading.Event()
@@ -257,6 +262,8 @@ class Collections:
         if name != DEFAULT_COLLECTION:
             with self._lock:
                 self._open.pop(name, None)
+        if self._on_drop is not None:
+            self._on_drop(name)
         return dropped
 
     def _unknown(self, name: str) -> InputError:

@@ -5,20 +5,21 @@ searches is a :class:`CorpusVersion`: one published version, immutable once in m
 A turn takes the current one once (:attr:`Corpus.current`) and uses it to the end, so a
 publish in the middle of a turn never mixes two versions into one answer.
 
-Changes go through :meth:`Corpus.update`: under a cross-process file lock it reloads the
-latest published version from disk, applies the change, publishes a new version (one
-atomic ``CURRENT`` switch) and swaps it in. Two writers, in one process or in several,
+Changes go through :meth:`Corpus.update`: under a cross-process file lock it catches up
+with the latest published version, applies the change to a fork of it, publishes a new
+version (a delta when it can, see ``_journal.py``; one atomic ``CURRENT`` switch) and
+swaps it in. Two writers, in one process or in several,
 take turns and neither loses the other's documents.
 
 Readers take no lock. :meth:`Corpus.refresh` stats ``CURRENT`` at most every
-``refresh_s``; when another process has published, a background thread loads the new
-version (checking that no publish landed mid-read) and swaps it in with one assignment.
+``refresh_s``; when another process has published, a background thread applies the new
+version's deltas to a fork of the loaded one (or loads it in full), checks that no
+publish landed mid-read, and swaps it in with one assignment.
 A reader never waits for a writer, and a failed reload leaves the loaded version serving.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import shutil
@@ -31,12 +32,16 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from contextual_avatar.errors import IndexCorruptError, InputError
+from contextual_avatar.errors import IndexCorruptError
+from contextual_avatar.retrieval import _journal
 from contextual_avatar.retrieval._bm25 import BM25Index
 from contextual_avatar.retrieval._config import RetrievalConfig
 from contextual_avatar.retrieval._factory import build_retriever
 from contextual_avatar.retrieval._faiss import DocRecord, FaissIndex
+from contextual_avatar.retrieval._files import read_meta
+from contextual_avatar.retrieval._journal import Chain
 from contextual_avatar.retrieval._lock import DEFAULT_LOCK_TIMEOUT_S, FolderLock
+from contextual_avatar.retrieval._names import matching
 from contextual_avatar.retrieval._state import ConversationState
 from contextual_avatar.retrieval._version import CorpusVersion
 from contextual_avatar.retrieval._watch import DEFAULT_REFRESH_S, Stamp, VersionWatch, stamp
@@ -200,24 +205,17 @@ class Corpus:
         self._current = version  # one assignment: searches see the old or the new
         self._watch.seen = version.stamp
 
-    def _read(self, *, lexical: bool = True) -> CorpusVersion:
-        """Read the published version, again if a publish lands mid-read."""
+    def _read(self) -> CorpusVersion:
+        """Read the published version, again if a publish lands mid-read.
+
+        From the loaded version by its missing deltas when the published one extends it
+        (the cost of the change), else in full (the cost of the collection).
+        """
         pointer = self._watch.pointer
         for _ in range(_MAX_READS):
             before = stamp(pointer)
             try:
-                current = FaissIndex.current_version(self.directory)
-                index = FaissIndex.load(
-                    self.directory,
-                    dim=self._dim,
-                    embedder=self._embedder,
-                    spec=self._config.dense_spec(),
-                )
-                lex = BM25Index(k1=self._config.bm25_k1, b=self._config.bm25_b)
-                if lexical:
-                    lex = BM25Index.load(
-                        current, index.chunks, k1=self._config.bm25_k1, b=self._config.bm25_b
-                    )
+                version = self._advance(before) or self._load(before)
             except (IndexCorruptError, OSError) as exc:
                 if stamp(pointer) != before:
                     continue  # the version went away while being read: read the new one
@@ -227,28 +225,67 @@ class Corpus:
                     f"cannot load the index at {self.directory}: {exc}"
                 ) from exc
             if stamp(pointer) == before:
-                name = "" if current is None else current.name
-                return self._version(name, before, index, lex)
+                return version
         raise IndexCorruptError(
             f"the index at {self.directory} changed {_MAX_READS} times while being read"
         )
 
-    def _version(
-        self, name: str, when: Stamp, index: FaissIndex, lexical: BM25Index
-    ) -> CorpusVersion:
-        return CorpusVersion(
-            name, when, index, lexical, build_retriever(self._config, index, lexical)
+    def _advance(self, when: Stamp) -> CorpusVersion | None:
+        """The published version from the loaded one and the deltas since, if it can be."""
+        loaded = getattr(self, "_current", None)
+        target = FaissIndex.current_version(self.directory)
+        if loaded is None or loaded.chain is None or target is None:
+            return None
+        try:
+            found = _journal.advance(loaded.index, loaded.lexical, loaded.chain, target)
+        except IndexCorruptError as exc:
+            if stamp(self._watch.pointer) != when:
+                raise  # a newer publish removed the files: read again
+            log.warning("index %s: reading in full: %s", self.directory, exc)
+            return None
+        if found is None:
+            return None
+        index, lexical, chain = found
+        return self._version(target.name, when, index, lexical, chain)
+
+    def _load(self, when: Stamp) -> CorpusVersion:
+        """The published version read in full: its base, then its deltas replayed."""
+        config = self._config
+        target = FaissIndex.current_version(self.directory)
+        index = FaissIndex.load(
+            self.directory,
+            dim=self._dim,
+            embedder=self._embedder,
+            spec=config.dense_spec(),
+            deltas=False,
         )
+        lexical = BM25Index.load(target, index.chunks, k1=config.bm25_k1, b=config.bm25_b)
+        if target is None:
+            return self._version("", when, index, lexical, None)
+        meta = read_meta(target)
+        chain = _journal.chain_of(meta, target.name)
+        index.journal = []
+        _journal.replay(index, target, chain.deltas)
+        lexical = _journal.lexical_after(lexical, index.journal)
+        index.journal = None
+        index.set_records(meta)
+        return self._version(target.name, when, index, lexical, chain)
+
+    def _version(
+        self, name: str, when: Stamp, index: FaissIndex, lexical: BM25Index, chain: Chain | None
+    ) -> CorpusVersion:
+        retriever = build_retriever(self._config, index, lexical)
+        return CorpusVersion(name, when, index, lexical, retriever, chain)
 
     # -- changes ------------------------------------------------------------------------
 
     def update(self, change: Callable[[FaissIndex], T]) -> T:
         """Apply ``change`` to the latest version and publish it, as the only writer.
 
-        Under the folder's lock: the latest published version is read from disk (another
-        process may have published since this one loaded), ``change`` mutates that
-        private copy, and if it changed any document the result is published and
-        becomes :attr:`current`. Blocking; call it from a worker thread in async code.
+        Under the folder's lock: the latest published version is caught up with (another
+        process may have published since this one loaded), ``change`` mutates a fork of
+        it, and if it changed any document the result is published and becomes
+        :attr:`current`. Blocking; call it from a worker thread in async code.
 
         Args:
             change: Mutates the index it is given; whatever it returns is returned. If it
@@ -260,20 +297,21 @@ class Corpus:
             OSError: Saving failed; the published and current versions are unchanged.
         """
         with FolderLock(self.lock_path, timeout_s=self._lock_timeout_s):
-            base = self._read(lexical=False)
-            index = base.index
+            with self._installing:  # catch up with other processes' publishes first
+                if stamp(self._watch.pointer) != self._current.stamp:
+                    self._install(self._read())
+            base = self._current
+            index = base.index.fork()
             before = (len(index), index.records)
             result = change(index)
             if (len(index), index.records) == before:
                 return result
-            # A shallow copy reuses the loaded version's per-chunk terms; rebuild()
-            # replaces the copy's attributes and never touches the original's.
-            lexical = copy.copy(self._current.lexical)
-            lexical.rebuild(index.chunks)
-            index.save(self.directory, extra=lexical.save)
-            current = FaissIndex.current_version(self.directory)
-            name = "" if current is None else current.name
-            version = self._version(name, stamp(self._watch.pointer), index, lexical)
+            lexical = _journal.lexical_after(base.lexical, index.journal or [])
+            name, chain = _journal.publish(
+                self.directory, base.chain, index, lexical, base.index.records
+            )
+            index.journal = None
+            version = self._version(name, stamp(self._watch.pointer), index, lexical, chain)
             with self._installing:
                 self._install(version)
         return result
@@ -355,33 +393,3 @@ class Corpus:
 
     def publish(self) -> None:
         """Kept for callers of the staged API: every change is now published as made."""
-
-
-def matching(records: Sequence[DocRecord], name: str) -> list[DocRecord]:
-    """The records ``name`` designates (see :meth:`Corpus.remove`).
-
-    Raises:
-        InputError: Nothing matches, or a base name matches several paths.
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(f"name the document to remove (a path, file name or id), got {name!r}")
-    by_path = [r for r in records if r.path == name or r.path == _resolved(name)]
-    if by_path:
-        return by_path
-    by_id = [r for r in records if r.doc_id == name]
-    if by_id:
-        return by_id
-    by_name = [r for r in records if r.name == name]
-    if len(by_name) > 1:
-        paths = ", ".join(r.path for r in by_name)
-        raise InputError(f"{name!r} names {len(by_name)} documents ({paths}); give the path")
-    if not by_name:
-        raise InputError(f"no document {name!r} is indexed")
-    return by_name
-
-
-def _resolved(name: str) -> str:
-    try:
-        return str(Path(name).resolve())
-    except (OSError, ValueError):
-        return name

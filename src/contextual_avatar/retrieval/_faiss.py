@@ -1,12 +1,10 @@
 """The vector index: FAISS inner-product search over unit vectors, saved atomically.
 
 Rows of the vector matrix and the chunk list correspond one to one. On disk an index is
-a version directory (``vectors.npy``, ``chunks.jsonl``, ``meta.json``) named by a
-``CURRENT`` file that is replaced atomically after the new version is fully written and
-synced, so a crash mid-save leaves the previous index loadable. Above a configurable
-size the FAISS index is approximate (HNSW or IVF, see ``_ann.py``); it is then saved too
-(``dense.faiss``), as rebuilding a graph takes minutes at a million chunks. A version
-without it (exact, or written before) is rebuilt from ``vectors.npy`` on load.
+a version directory named by ``CURRENT`` (see ``_files.py``; changes may be published as
+deltas, ``_journal.py``). Above a configurable size the FAISS index is approximate (see
+``_ann.py``) and saved too (``dense.faiss``): rebuilding one takes minutes at a million
+chunks. A version without it (exact, or older) is rebuilt from ``vectors.npy`` on load.
 
 A document is its content: chunks and vectors are stored once per content hash. Its
 names are the paths it was ingested from, one :class:`DocRecord` each, so the same bytes
@@ -17,10 +15,6 @@ keeps the records as a list, in ingest order; several may share a ``doc_id``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,9 +24,8 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from contextual_avatar._serde import chunk_from_dict, chunk_to_dict
 from contextual_avatar.errors import ConfigError, IndexCorruptError
-from contextual_avatar.retrieval import _ann
+from contextual_avatar.retrieval import _ann, _files
 from contextual_avatar.retrieval._ann import DenseSpec, build_dense, can_grow, kind_of
 from contextual_avatar.types import Chunk, ScoredChunk
 
@@ -41,6 +34,9 @@ __all__ = ["DocRecord", "FaissIndex"]
 FORMAT_VERSION = 1
 DENSE_FILE = "dense.faiss"
 Vectors = npt.NDArray[np.float32]
+#: One recorded change: ``("add", chunks, vectors)``, ``("remove", doc_id, rows)`` or
+#: ``("rename", doc_id, old name, new name)`` (see ``_journal.py``).
+Op = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +87,23 @@ class FaissIndex:
         self._vectors: Vectors = np.zeros((0, dim), dtype=np.float32)
         self._records: dict[str, DocRecord] = {}  # by path, in ingest order
         self._faiss: Any = faiss.IndexFlatIP(dim)
+        self._shared = False  # _faiss belongs to the index this one was forked from
+        #: The changes made since :meth:`fork`, for publishing them as a delta.
+        self.journal: list[Op] | None = None
+        #: Whether a change rebuilt an approximate index (its result is not reproducible).
+        self.dense_rebuilt = False
+
+    def fork(self) -> FaissIndex:
+        """A copy to change that records its changes; this index is left untouched.
+
+        Costs a copy of the chunk list and id map; vectors and the FAISS index are
+        shared until a change needs its own (never changed in place).
+        """
+        twin = FaissIndex(dim=self.dim, embedder=self.embedder, spec=self.spec)
+        twin._chunks, twin._row_of = list(self._chunks), dict(self._row_of)
+        twin._vectors, twin._records = self._vectors, dict(self._records)
+        twin._faiss, twin._shared, twin.journal = self._faiss, True, []
+        return twin
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -131,16 +144,26 @@ class FaissIndex:
             raise ValueError(f"document {doc.doc_id} is already indexed")
         if doc.path in self._records:
             raise ValueError(f"{doc.path} already names a document")
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.append(chunks, vectors)
+        self._records[doc.path] = doc
+
+    def append(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        """Add rows without a record (:meth:`add` checks; replaying a delta needs none)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         base = len(self._chunks)
         self._chunks.extend(chunks)
         self._row_of.update((c.id, base + i) for i, c in enumerate(chunks))
         self._vectors = np.vstack([self._vectors, vectors])
+        if self.journal is not None:
+            self.journal.append(("add", list(chunks), vectors))
         if can_grow(self._faiss, self.spec, len(self._chunks)):
+            if self._shared:
+                self._faiss, self._shared = faiss.clone_index(self._faiss), False
+                _ann.tune(self._faiss, self.spec)
             self._faiss.add(vectors)
         else:  # the kind changes at this size (or IVF outgrew its lists): build anew
-            self._faiss = build_dense(self._vectors, self.spec, dim=self.dim)
-        self._records[doc.path] = doc
+            self._faiss, self._shared = build_dense(self._vectors, self.spec, dim=self.dim), False
+            self.dense_rebuilt |= self.dense_kind != "flat"
 
     def add_name(self, doc: DocRecord) -> None:
         """Record another path of an indexed document; its chunks are shared, not copied.
@@ -176,6 +199,9 @@ class FaissIndex:
         self._records = {p: r for p, r in self._records.items() if r.doc_id != doc_id}
         keep = [i for i, c in enumerate(self._chunks) if c.doc_id != doc_id]
         if len(keep) < len(self._chunks):
+            if self.journal is not None:
+                gone = sorted(set(range(len(self._chunks))) - set(keep))
+                self.journal.append(("remove", doc_id, gone))
             self._rebuild([self._chunks[i] for i in keep], self._vectors[keep])
 
     def _rename(self, doc_id: str, old: str, new: str) -> None:
@@ -186,6 +212,8 @@ class FaissIndex:
             )
             return replace(chunk, spans=spans)
 
+        if self.journal is not None:
+            self.journal.append(("rename", doc_id, old, new))
         # A new list, as _rebuild makes: readers holding the old one see a consistent copy.
         self._chunks = [relabel(c) if c.doc_id == doc_id else c for c in self._chunks]
 
@@ -196,8 +224,9 @@ class FaissIndex:
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if dense is None or not _ann.fits(dense, self.spec, len(chunks)):
             dense = build_dense(self._vectors, self.spec, dim=self.dim)
+            self.dense_rebuilt |= kind_of(dense) != "flat"
         _ann.tune(dense, self.spec)
-        self._faiss = dense
+        self._faiss, self._shared = dense, False
 
     @property
     def dense_kind(self) -> str:
@@ -256,49 +285,41 @@ class FaissIndex:
 
     # -- persistence -------------------------------------------------------------------
 
-    def save(self, directory: Path, *, extra: Callable[[Path], None] | None = None) -> None:
+    def save(
+        self,
+        directory: Path,
+        *,
+        extra: Callable[[Path], None] | None = None,
+        meta_extra: dict[str, Any] | None = None,
+    ) -> None:
         """Write a new version under ``directory`` and switch ``CURRENT`` to it atomically.
 
         Args:
             directory: The index directory.
             extra: Writes companion files (e.g. the lexical index) into the new version
                 directory before it is published, so they switch with the vectors.
+            meta_extra: More ``meta.json`` keys (the version chain, see ``_journal.py``).
         """
-        directory.mkdir(parents=True, exist_ok=True)
-        version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        target = directory / version
-        target.mkdir()
-        with (target / "vectors.npy").open("wb") as fh:
-            np.save(fh, self._vectors)
-            _sync(fh)
-        with (target / "chunks.jsonl").open("w", encoding="utf-8") as fh:
-            for c in self._chunks:
-                fh.write(json.dumps(chunk_to_dict(c), ensure_ascii=False) + "\n")
-            _sync(fh)
+        target = _files.new_version(directory)
+        _files.write_rows(target, self._chunks, self._vectors)
         meta = {
             "format": FORMAT_VERSION,
             "dim": self.dim,
             "embedder": self.embedder,
             "dense": self.dense_kind,
             "docs": [asdict(d) for d in self._records.values()],
+            "rows": len(self._chunks),
+            **(meta_extra or {}),
         }
         if self.dense_kind != "flat":  # an exact index is rebuilt from the vectors in ms
             _ann.write_dense(self._faiss, target / DENSE_FILE)
         with (target / "meta.json").open("w", encoding="utf-8") as fh:
             json.dump(meta, fh, ensure_ascii=False)
-            _sync(fh)
+            _files.sync(fh)
         if extra is not None:
             extra(target)
-        _sync_dir(target)
-        pointer = directory / "CURRENT.tmp"
-        with pointer.open("w", encoding="utf-8") as fh:
-            fh.write(version)
-            _sync(fh)
-        os.replace(pointer, directory / "CURRENT")
-        _sync_dir(directory)
-        for old in directory.glob("v-*"):
-            if old.name != version:
-                shutil.rmtree(old, ignore_errors=True)
+        _files.sync_dir(target)
+        _files.switch(directory, target.name)
 
     @staticmethod
     def current_version(directory: Path) -> Path | None:
@@ -321,7 +342,7 @@ class FaissIndex:
         target = FaissIndex.current_version(directory)
         if target is None:
             return [], ""
-        meta = _read_meta(target)
+        meta = _files.read_meta(target)
         try:
             return [DocRecord(**d) for d in meta.get("docs", [])], str(meta.get("embedder", ""))
         except TypeError as exc:
@@ -329,9 +350,18 @@ class FaissIndex:
 
     @classmethod
     def load(
-        cls, directory: Path, *, dim: int, embedder: str, spec: DenseSpec | None = None
+        cls,
+        directory: Path,
+        *,
+        dim: int,
+        embedder: str,
+        spec: DenseSpec | None = None,
+        deltas: bool = True,
     ) -> FaissIndex:
         """Load the current version from ``directory``, or an empty index if there is none.
+
+        A version published as a delta is its base plus the deltas' changes, replayed
+        here (``deltas=False``: the base's rows only, for a caller that replays them).
 
         A saved approximate index is reused when it still fits ``spec``; otherwise (an
         exact or older version, other settings) the FAISS index is rebuilt from the vectors.
@@ -345,53 +375,25 @@ class FaissIndex:
         if not pointer.exists():
             return index
         target = directory / pointer.read_text(encoding="utf-8").strip()
-        meta = _read_meta(target)
-        try:
-            vectors = np.load(target / "vectors.npy", allow_pickle=False)
-            with (target / "chunks.jsonl").open(encoding="utf-8") as fh:
-                chunks = [chunk_from_dict(json.loads(line)) for line in fh if line.strip()]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(f"cannot load the index at {target}: {exc}") from exc
+        meta = _files.read_meta(target)
         if meta.get("embedder") != embedder or int(meta.get("dim", -1)) != dim:
             raise ConfigError(
                 f"the index at {directory} was built with embedder {meta.get('embedder')!r} "
                 f"(dim {meta.get('dim')}), not {embedder!r} (dim {dim}); use another data_dir "
                 "or re-ingest"
             )
-        if vectors.shape != (len(chunks), dim):
-            raise IndexCorruptError(
-                f"cannot load the index at {target}: {len(chunks)} chunks but vectors of "
-                f"shape {vectors.shape}"
-            )
+        chunks, vectors = _files.read_rows(target, dim)
         index._rebuild(chunks, vectors, _ann.read_dense(target / DENSE_FILE))
-        # One record per path; files written before names were kept have one per doc_id.
-        index._records = {d["path"]: DocRecord(**d) for d in meta.get("docs", [])}
+        if deltas:
+            from contextual_avatar.retrieval import _journal  # it builds on this module
+
+            _journal.replay(index, target, _journal.chain_of(meta, target.name).deltas)
+        index.set_records(meta)
         return index
 
-
-def _read_meta(target: Path) -> dict[str, Any]:
-    """A version directory's ``meta.json``.
-
-    Raises:
-        IndexCorruptError: It is missing or not a JSON object.
-    """
-    try:
-        meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"cannot load the index at {target}: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise IndexCorruptError(f"cannot load the index at {target}: meta.json is not an object")
-    return meta
-
-
-def _sync(fh: Any) -> None:
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    def set_records(self, meta: dict[str, Any]) -> None:
+        """Take the records of a version's ``meta.json`` (raises IndexCorruptError)."""
+        try:  # one record per path; older files have one per doc_id
+            self._records = {d["path"]: DocRecord(**d) for d in meta.get("docs", [])}
+        except (TypeError, KeyError) as exc:
+            raise IndexCorruptError(f"malformed document records: {exc}") from exc

@@ -8,15 +8,19 @@ Milvus standalone or cluster (many machines).
 Each knowledge-base collection is a Milvus collection of its own, named
 ``<prefix>_<hex of the collection name>`` (names are validated first, so user text
 never reaches Milvus as anything but a value). A row is a chunk: its id (primary key),
-document id, ordinal, text, the chunk as JSON (spans and citations), its unit vector,
-and a sparse BM25 vector Milvus derives from the text itself (its full-text search,
-served by Milvus Lite too). The one filter used compares ``doc_id`` with a document
-id checked to be ``[A-Za-z0-9_.:-]`` first (Milvus Lite has no filter parameters).
+document id, ordinal, text, its terms (as the local BM25 makes them), the chunk as JSON
+(spans and citations), its unit vector, and a sparse BM25 vector Milvus derives from the
+terms (its full-text search, served by Milvus Lite too; a query is reduced to its terms
+the same way, so both backends score the same tokens). Milvus Lite has no filter
+parameters (``filter_params`` fails to parse there), so the two filters used are built
+from values checked first: ``doc_id == "<id>"`` and ``id in [...]``, ids of
+``[A-Za-z0-9_.:-]`` only (chunk ids are checked when written, so every stored id passes).
 
 Errors from Milvus become :class:`~contextual_avatar.errors.StoreUnavailable`
 (unreachable) or :class:`~contextual_avatar.errors.ConfigError` (a collection built with
-another dimension); a missing ``pymilvus`` is a
-:class:`~contextual_avatar.errors.MissingDependencyError` at first use, never at import.
+another dimension, or by an earlier release with another BM25 field); a missing
+``pymilvus`` is a :class:`~contextual_avatar.errors.MissingDependencyError` at first use,
+never at import.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contextual_avatar._serde import chunk_from_dict, chunk_to_dict
+from contextual_avatar._text import terms
 from contextual_avatar.errors import (
     ConfigError,
     InputError,
@@ -45,17 +50,13 @@ __all__ = ["MilvusIndex"]
 Vectors = npt.NDArray[np.float32]
 MAX_TEXT = 65_535
 _BATCH = 512
-# Lower case, English stop words and stemming: nearer the local BM25's terms than Milvus's
-# default (the standard tokenizer alone). Milvus Lite has no "english" shorthand.
-ANALYZER = {
-    "tokenizer": "standard",
-    "filter": [
-        "lowercase",
-        {"type": "stop", "stop_words": ["_english_"]},
-        {"type": "stemmer", "language": "english"},
-    ],
-}
+# The BM25 field holds ``terms()`` of the chunk, space-separated; the standard tokenizer
+# (Milvus Lite has no whitespace one) splits them back unchanged, so both backends score
+# the same tokens (Milvus's English analyser kept "what", "did": docs/retrieval.md).
+ANALYZER = {"tokenizer": "standard"}
 _DOC_ID = re.compile(r"[A-Za-z0-9_.:-]{1,256}")
+_CHUNK_ID = re.compile(r"[A-Za-z0-9_.:-]{1,1024}")
+_GRPC = {"grpc.keepalive_permit_without_calls": False, "grpc.use_local_subchannel_pool": 1}
 
 
 def _pymilvus() -> Any:
@@ -90,11 +91,8 @@ class MilvusIndex:
             prefix: Start of every Milvus collection name (letters, digits, ``_``).
             timeout_s: Seconds a call may take before Milvus counts as unreachable.
         """
-        self.uri = uri
-        self.dim = dim
-        self._token = token
-        self._prefix = prefix
-        self._timeout = timeout_s
+        self.uri, self.dim, self._token = uri, dim, token
+        self._prefix, self._timeout = prefix, timeout_s
         self._client: Any = None
         self._ready: set[str] = set()
         self._lock = threading.RLock()
@@ -111,8 +109,14 @@ class MilvusIndex:
         with self._lock:
             try:
                 if self._client is None:
+                    # Its own connection, no pings while idle: Milvus Lite answered
+                    # idle pings with "too many pings", then refused us (in the tests).
                     self._client = pymilvus.MilvusClient(
-                        self.uri, token=self._token, timeout=self._timeout
+                        self.uri,
+                        token=self._token,
+                        timeout=self._timeout,
+                        dedicated=True,
+                        grpc_options=_GRPC,
                     )
                 return getattr(self._client, fn)(*args, **kwargs)
             except pymilvus.MilvusException as exc:
@@ -125,7 +129,7 @@ class MilvusIndex:
             return name
         with self._lock:
             if self._call("describe", "has_collection", name):
-                self._check_dim(name)
+                self._check_schema(name)
                 # A collection another client made (or one reopened) may be released.
                 self._call("load", "load_collection", name)
             elif create:
@@ -135,8 +139,14 @@ class MilvusIndex:
             self._ready.add(name)
         return name
 
-    def _check_dim(self, name: str) -> None:
+    def _check_schema(self, name: str) -> None:
         info = self._call("describe", "describe_collection", name)
+        if "terms" not in {f.get("name") for f in info.get("fields", [])}:
+            raise ConfigError(
+                f"Milvus collection {name} was made by an earlier contextual-avatar (its BM25 "
+                "field analyses raw text, not terms): drop it (MilvusIndex.drop) and let an "
+                "engine on the data folder fill it again"
+            )
         for field in info.get("fields", []):
             if field.get("name") == "vec":
                 dim = int(field.get("params", {}).get("dim", -1))
@@ -153,8 +163,9 @@ class MilvusIndex:
         schema.add_field("id", dt.VARCHAR, is_primary=True, max_length=1024)
         schema.add_field("doc_id", dt.VARCHAR, max_length=256)
         schema.add_field("ordinal", dt.INT64)
+        schema.add_field("text", dt.VARCHAR, max_length=MAX_TEXT)
         schema.add_field(
-            "text",
+            "terms",
             dt.VARCHAR,
             max_length=MAX_TEXT,
             enable_analyzer=True,
@@ -167,7 +178,7 @@ class MilvusIndex:
             pm.Function(
                 name="bm25",
                 function_type=pm.FunctionType.BM25,
-                input_field_names=["text"],
+                input_field_names=["terms"],
                 output_field_names=["sparse"],
             )
         )
@@ -191,7 +202,8 @@ class MilvusIndex:
         """Write chunks and their unit vectors (a chunk id already there is replaced).
 
         Raises:
-            ValueError: Shapes disagree, or a chunk's text or JSON is over 65,535 bytes.
+            ValueError: Shapes disagree, a chunk's text or JSON is over 65,535 bytes, or a
+                chunk id has characters outside ``[A-Za-z0-9_.:-]``.
         """
         if vectors.shape != (len(chunks), self.dim):
             raise ValueError(f"expected vectors {(len(chunks), self.dim)}, got {vectors.shape}")
@@ -282,13 +294,14 @@ class MilvusIndex:
     ) -> list[tuple[Chunk, float]]:
         """The ``k`` best BM25 matches of ``text`` (Milvus full-text search), best first."""
         name = self._ensure(collection, create=False)
-        if name is None or k <= 0 or not text.strip():
+        query = _terms(text)
+        if name is None or k <= 0 or not query:
             return []
         hits = self._call(
             "search",
             "search",
             name,
-            data=[text[:MAX_TEXT]],
+            data=[query],
             anns_field="sparse",
             limit=k,
             output_fields=["chunk"],
@@ -297,6 +310,41 @@ class MilvusIndex:
         # Milvus Lite reports BM25 as a negated distance; the magnitude is the score.
         out = [(_chunk(h["entity"]["chunk"]), abs(float(h["distance"]))) for h in hits[0]]
         return sorted(out, key=lambda pair: -pair[1])
+
+    def score_text(
+        self, text: str, chunk_ids: Sequence[str], *, collection: str = DEFAULT_COLLECTION
+    ) -> dict[str, float]:
+        """BM25 scores of ``text`` for the given chunks only (absent: no term matched).
+
+        A full-text search filtered to the ids: Milvus scores with the whole
+        collection's statistics, so a score equals the chunk's unfiltered one.
+
+        Raises:
+            InputError: An id is not a chunk id (``[A-Za-z0-9_.:-]``, as stored).
+        """
+        name = self._ensure(collection, create=False)
+        query = _terms(text)
+        if name is None or not chunk_ids or not query:
+            return {}
+        for cid in chunk_ids:
+            if not _CHUNK_ID.fullmatch(cid):
+                raise InputError(f"not a chunk id: {cid[:80]!r}")
+        out: dict[str, float] = {}
+        for start in range(0, len(chunk_ids), _BATCH):
+            ids = list(chunk_ids[start : start + _BATCH])
+            hits = self._call(
+                "search",
+                "search",
+                name,
+                data=[query],
+                anns_field="sparse",
+                limit=len(ids),
+                filter=f"id in {json.dumps(ids)}",  # checked above: no quote can occur
+                output_fields=["id"],
+                search_params={"metric_type": "BM25"},
+            )
+            out.update((str(h["id"]), abs(float(h["distance"]))) for h in hits[0])
+        return out
 
     def lookup(
         self, chunk_ids: Sequence[str], *, collection: str = DEFAULT_COLLECTION
@@ -323,8 +371,11 @@ class MilvusIndex:
 
 
 def _row(chunk: Chunk, vector: Vectors) -> dict[str, Any]:
+    if not _CHUNK_ID.fullmatch(chunk.id):
+        raise ValueError(f"chunk id {chunk.id[:80]!r}: only [A-Za-z0-9_.:-] can be stored")
     raw = json.dumps(chunk_to_dict(chunk), ensure_ascii=False)
-    for what, value in (("text", chunk.text), ("chunk", raw)):
+    words = _terms(chunk.text)
+    for what, value in (("text", chunk.text), ("chunk", raw), ("terms", words)):
         if len(value.encode("utf-8", "surrogatepass")) > MAX_TEXT:
             raise ValueError(f"chunk {chunk.id}: its {what} is over {MAX_TEXT} bytes")
     return {
@@ -332,9 +383,15 @@ def _row(chunk: Chunk, vector: Vectors) -> dict[str, Any]:
         "doc_id": chunk.doc_id,
         "ordinal": chunk.ordinal,
         "text": chunk.text,
+        "terms": words,
         "chunk": raw,
         "vec": vector.tolist(),
     }
+
+
+def _terms(text: str) -> str:
+    """What the BM25 field analyses: the local BM25's terms, space-separated."""
+    return " ".join(terms(text))
 
 
 def _chunk(raw: str) -> Chunk:

@@ -3,8 +3,10 @@
 Both searches run in Milvus (its full-text BM25 included), so an answering process
 needs no local index. Scores are fused as :class:`~contextual_avatar.retrieval.HybridRetriever`
 does in ``"score"`` mode (cosine plus the max-normalised BM25 score, weighted), with the
-conversation's document prior added; returned scores stay cosine similarities. The
-neighbour prior and the follow-up expansion of the lexical query are not applied here.
+conversation's document prior added; returned scores stay cosine similarities. As
+there, every dense candidate gets its BM25 score: those outside Milvus's keyword top-N
+are scored by a keyword search filtered to their ids. The neighbour prior and the
+follow-up expansion of the lexical query are not applied here.
 
 With a ``mirror`` (the engine's local corpus, when ``retrieval.backend = "milvus"``),
 each search first brings the Milvus collection in line with the corpus's published
@@ -36,9 +38,6 @@ from contextual_avatar.types import Chunk, ScoredChunk
 __all__ = ["MilvusRetriever", "Mirrored"]
 
 Vectors = npt.NDArray[np.float32]
-# BM25 hits fetched per dense candidate slot: the local hybrid scores BM25 for every
-# dense candidate, so Milvus's BM25 list must reach past its own top-N to cover them.
-LEXICAL_DEPTH = 1
 
 
 class Mirrored(Protocol):
@@ -86,6 +85,15 @@ class MilvusRetriever:
         self._mirrored: set[str] | None = None
         self._sync_lock = threading.Lock()
 
+    def forget(self) -> None:
+        """Forget what was mirrored, as when the Milvus collection was dropped.
+
+        The next sync reads what Milvus holds and writes what is missing.
+        """
+        with self._sync_lock:
+            self._synced = None
+            self._mirrored = None
+
     def sync(self) -> int:
         """Bring Milvus in line with the mirror's current version; rows written + deleted."""
         if self._mirror is None:
@@ -123,23 +131,29 @@ class MilvusRetriever:
             return []
         self.sync()
         queries = np.asarray(vectors, np.float32).reshape(-1, self.index.dim)
-        dense = {
-            sc.chunk.id: sc
-            for sc in self.index.search_dense(queries, self.candidates, collection=self.collection)
-        }
+        dense: dict[str, ScoredChunk] = {}
+        if self.dense_weight > 0 or self.lexical_weight == 0:  # BM25 only: its hits alone
+            near = self.index.search_dense(queries, self.candidates, collection=self.collection)
+            dense = {sc.chunk.id: sc for sc in near}
         lexical: dict[str, tuple[Chunk, float]] = {}
+        bm25: dict[str, float] = {}
         if self.lexical_weight > 0:
-            for chunk, score in self.index.search_text(
-                texts[0], self.candidates * LEXICAL_DEPTH, collection=self.collection
-            ):
-                lexical[chunk.id] = (chunk, score)
+            hits = self.index.search_text(texts[0], self.candidates, collection=self.collection)
+            lexical = {chunk.id: (chunk, score) for chunk, score in hits}
+            bm25 = {cid: score for cid, (_, score) in lexical.items()}
+            # As the local hybrid does, every dense candidate gets its BM25 score, not
+            # only those in Milvus's keyword top-N. A short keyword list already holds
+            # every chunk with a matching term, so the others score 0.
+            unscored = [cid for cid in dense if cid not in bm25]
+            if unscored and len(hits) >= self.candidates:
+                bm25.update(self.index.score_text(texts[0], unscored, collection=self.collection))
         cosine = {cid: sc.score for cid, sc in dense.items()}
         missing = [cid for cid in lexical if cid not in cosine]
         if missing:  # BM25 found it, the dense top-N did not: score it exactly
             found, stored = self.index.lookup(missing, collection=self.collection)
             for chunk, row in zip(found, stored, strict=True):
                 cosine[chunk.id] = float((queries @ row).max())
-        top = max((s for _, s in lexical.values()), default=0.0)
+        top = max(bm25.values(), default=0.0)
         focus = {} if state is None or self.doc_prior == 0 else state.doc_focus
         chunks = {cid: sc.chunk for cid, sc in dense.items()}
         chunks.update((cid, c) for cid, (c, _) in lexical.items())
@@ -147,7 +161,7 @@ class MilvusRetriever:
         for cid, chunk in chunks.items():
             if cid not in cosine:
                 continue
-            lex = lexical[cid][1] / top if cid in lexical and top > 0 else 0.0
+            lex = bm25.get(cid, 0.0) / top if top > 0 else 0.0
             fused[cid] = (
                 self.dense_weight * cosine[cid]
                 + self.lexical_weight * lex

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -257,16 +260,49 @@ def export_onnx(model_dir: Path, cache_dir: Path, *, quantize: bool = False) -> 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     plain = export_onnx(model_dir, cache_dir, quantize=False)
-    _write_atomic(
-        cache_dir,
-        target,
-        lambda tmp: quantize_dynamic(
-            plain,
-            tmp,
-            weight_type=QuantType.QInt8,
-            per_channel=True,  # per-tensor scales lose too much (cosine 0.95 vs 0.99)
-            # Shapes after the fused (com.microsoft) nodes are not inferred: all are float.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        ),
-    )
+    with _quiet_root_logger():
+        _write_atomic(
+            cache_dir,
+            target,
+            lambda tmp: quantize_dynamic(
+                plain,
+                tmp,
+                weight_type=QuantType.QInt8,
+                per_channel=True,  # per-tensor scales lose too much (cosine 0.95 vs 0.99)
+                # Shapes after the fused (com.microsoft) nodes are not inferred: all float.
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            ),
+        )
     return target
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """Keep ``quantize_dynamic``'s hint to pre-process out of the user's logging.
+
+    Why: it calls ``logging.warning`` on the root logger, which prints "WARNING:root:..."
+    and, in a process that has not configured logging, installs a handler on the root
+    logger for good (``logging.basicConfig``). A handler present for the call prevents
+    the latter; a filter drops the hint (other records pass).
+    """
+    root = logging.getLogger()
+    handler = logging.NullHandler()
+    hint = _DropRecords("consider to run pre-processing")
+    root.addHandler(handler)
+    root.addFilter(hint)
+    try:
+        yield
+    finally:
+        root.removeFilter(hint)
+        root.removeHandler(handler)
+
+
+class _DropRecords(logging.Filter):
+    """Drops records whose message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self._text not in record.getMessage()

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from contextual_avatar.retrieval._bm25 import BM25Index
 from contextual_avatar.retrieval._faiss import DocRecord, FaissIndex
+from contextual_avatar.retrieval._journal import Chain
 from contextual_avatar.retrieval._retriever import Retriever
 from contextual_avatar.retrieval._state import ConversationState
 from contextual_avatar.retrieval._watch import Stamp
@@ -35,6 +36,8 @@ class CorpusVersion:
         index: The vector index (do not mutate).
         lexical: Its BM25 twin, rows aligned.
         retriever: The configured retriever over the two.
+        chain: Which base and deltas it is (``None``: nothing published), so the next
+            version can be reached by its deltas alone.
     """
 
     version: str
@@ -42,6 +45,7 @@ class CorpusVersion:
     index: FaissIndex
     lexical: BM25Index
     retriever: Retriever
+    chain: Chain | None = None
 
     @property
     def documents(self) -> list[DocRecord]:

@@ -30,6 +30,7 @@ from contextual_avatar.routing._litellm import (
     model_prices,
     read_usage,
     register_prices,
+    sampling_options,
     stream_options,
     token_counter,
 )
@@ -182,8 +183,8 @@ class LiteLLMResponder:
             "messages": messages,
             "stream": True,
             **stream_options(),
+            **sampling_options(cfg.model, cfg.reasoning_effort, self.routing.temperature),
             "max_tokens": cfg.max_output_tokens,
-            "temperature": self.routing.temperature,
             "timeout": self.routing.timeout_s,
             "num_retries": 0,
         }

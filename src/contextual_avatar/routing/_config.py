@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
@@ -66,6 +68,12 @@ class LLMConfig(BaseModel):
         output_usd_per_mtok: Price per million completion tokens, as above.
         cached_input_usd_per_mtok: Price per million prompt tokens read from the
             provider's prompt cache, as above.
+        reasoning_effort: How hard a reasoning model thinks before answering.
+            ``"lowest"`` (default): the lowest effort litellm's map says the model
+            accepts, sent only to models that reason unless told not to (OpenAI's gpt-5:
+            ``"minimal"``); a spoken turn wants its first token fast, and reasoning is
+            billed as output. ``None`` sends nothing (the provider's default, ``"medium"``
+            for gpt-5); a level is sent to any reasoning model.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -78,6 +86,9 @@ class LLMConfig(BaseModel):
     input_usd_per_mtok: float | None = Field(default=None, ge=0)
     output_usd_per_mtok: float | None = Field(default=None, ge=0)
     cached_input_usd_per_mtok: float | None = Field(default=None, ge=0)
+    reasoning_effort: Literal["lowest", "none", "minimal", "low", "medium", "high"] | None = (
+        "lowest"
+    )
 
     @field_validator("api_base")
     @classmethod

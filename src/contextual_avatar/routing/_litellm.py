@@ -24,7 +24,9 @@ __all__ = [
     "import_litellm",
     "model_prices",
     "read_usage",
+    "reasoning_options",
     "register_prices",
+    "sampling_options",
     "stream_options",
     "token_counter",
 ]
@@ -200,6 +202,70 @@ def stream_options() -> dict[str, Any]:
     return {"stream_options": {"include_usage": True}}
 
 
+#: Providers whose reasoning models think unless told not to (OpenAI's gpt-5, o-series).
+_REASONS_BY_DEFAULT = ("openai", "azure")
+
+
+def reasoning_options(model: str, effort: str | None) -> dict[str, Any]:
+    """The ``reasoning_effort`` to send to ``model``, from litellm's map (offline).
+
+    Why: OpenAI's reasoning models think at ``"medium"`` unless told otherwise, and bill
+    that thinking as output tokens that also count against ``max_tokens``; a spoken answer
+    from retrieved context wants its first token fast, and a 256-token cap can be spent
+    thinking with no answer left. ``"lowest"`` sends the lowest effort the map says the
+    model accepts (``"none"``, else ``"minimal"``, else ``"low"``), and only to models that
+    reason by default: Claude and Gemini-style models think only when asked, and sending
+    them an effort would switch thinking on. An explicit level goes to any model the map
+    marks as reasoning; ``None``, a model that does not reason or one the map lacks (a
+    local server) get nothing.
+
+    Args:
+        model: The litellm model name as called.
+        effort: ``"lowest"``, ``"none"``, ``"minimal"``, ``"low"``, ``"medium"``,
+            ``"high"`` or ``None`` (send nothing: the provider's default).
+    """
+    info = _reasoning_info(model) if effort is not None else None
+    if info is None:
+        return {}
+    if effort != "lowest":
+        return {"reasoning_effort": effort}
+    if info.get("litellm_provider") not in _REASONS_BY_DEFAULT:
+        return {}
+    if info.get("supports_none_reasoning_effort"):
+        return {"reasoning_effort": "none"}
+    if info.get("supports_minimal_reasoning_effort"):
+        return {"reasoning_effort": "minimal"}
+    return {"reasoning_effort": "low"}
+
+
+@functools.cache
+def _reasoning_info(model: str) -> dict[str, Any] | None:
+    """The map entry of a reasoning model; ``None`` for others and unknown models.
+
+    Cached: it is read on every request (cleared with the prices by :func:`register_prices`).
+    """
+    try:
+        info = import_litellm().get_model_info(model)
+    except Exception:
+        return None  # not in the map: a local or custom model
+    return dict(info) if info.get("supports_reasoning") else None
+
+
+def sampling_options(model: str, effort: str | None, temperature: float) -> dict[str, Any]:
+    """``reasoning_effort`` (:func:`reasoning_options`) and ``temperature`` as accepted.
+
+    Why: OpenAI's reasoning models reject any temperature but their own (1) unless the
+    effort is ``"none"``; litellm raises before the request, so a gpt-5 tier could not
+    answer at all. They get no temperature; every other model gets the configured one.
+    """
+    opts = reasoning_options(model, effort)
+    info = _reasoning_info(model)
+    fixed = info is not None and info.get("litellm_provider") in _REASONS_BY_DEFAULT
+    if fixed and opts.get("reasoning_effort") != "none":
+        return opts
+    return {**opts, "temperature": temperature}
+
+
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -260,6 +326,7 @@ def register_prices(
     names = {model, model.split("/", 1)[1]} if "/" in model else {model}
     litellm.register_model({name: entry for name in names})
     model_prices.cache_clear()
+    _reasoning_info.cache_clear()
 
 
 @functools.cache
