@@ -67,6 +67,40 @@ def versions() -> dict[str, str]:
 # -- LangChain ------------------------------------------------------------------------------
 
 
+def langchain_embeddings(embed: Callable[[Sequence[str]], Any]) -> Any:
+    """LangChain ``Embeddings`` over ``embed`` (the same MiniLM every arm uses)."""
+    from langchain_core.embeddings import Embeddings
+
+    class MiniLM(Embeddings):
+        def embed_documents(self, docs: list[str]) -> list[list[float]]:
+            return [list(map(float, v)) for v in embed(docs)]
+
+        def embed_query(self, text: str) -> list[float]:
+            return list(map(float, embed([text])[0]))
+
+    return MiniLM()
+
+
+def llamaindex_embedding(embed: Callable[[Sequence[str]], Any]) -> Any:
+    """A LlamaIndex ``BaseEmbedding`` over ``embed`` (the same MiniLM every arm uses)."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    class MiniLM(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return list(map(float, embed([query])[0]))
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return list(map(float, embed([text])[0]))
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return [list(map(float, v)) for v in embed(texts)]
+
+    return MiniLM()
+
+
 def _lc_role(kind: str) -> str:
     return {"human": "user", "ai": "assistant", "system": "system"}.get(kind, kind)
 
@@ -86,7 +120,6 @@ def langchain_arm(
     from langchain_classic.chains import create_history_aware_retriever, create_retrieval_chain
     from langchain_classic.chains.combine_documents import create_stuff_documents_chain
     from langchain_core.documents import Document
-    from langchain_core.embeddings import Embeddings
     from langchain_core.language_models.chat_models import BaseChatModel
     from langchain_core.messages import AIMessage, HumanMessage
     from langchain_core.outputs import ChatGeneration, ChatResult
@@ -95,13 +128,6 @@ def langchain_arm(
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     script = Script()
-
-    class MiniLM(Embeddings):
-        def embed_documents(self, docs: list[str]) -> list[list[float]]:
-            return [list(map(float, v)) for v in embed(docs)]
-
-        def embed_query(self, text: str) -> list[float]:
-            return list(map(float, embed([text])[0]))
 
     class RecordingChat(BaseChatModel):
         """Records each prompt; answers with the turn's scripted text."""
@@ -120,7 +146,9 @@ def langchain_arm(
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_chars, chunk_overlap=200)
     docs = [Document(page_content=t, metadata={"doc": d}) for d, t in texts.items()]
-    store = InMemoryVectorStore.from_documents(splitter.split_documents(docs), MiniLM())
+    store = InMemoryVectorStore.from_documents(
+        splitter.split_documents(docs), langchain_embeddings(embed)
+    )
     # k=4 by default; a larger k only for the equal-recall comparison.
     retriever = store.as_retriever() if k is None else store.as_retriever(search_kwargs={"k": k})
     llm = RecordingChat()
@@ -162,7 +190,6 @@ def llamaindex_arm(
         ``ask(question, history) -> (answer, context texts)`` and the shared script.
     """
     from llama_index.core import Document, VectorStoreIndex
-    from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.base.llms.types import (
         ChatMessage,
         ChatResponse,
@@ -176,19 +203,6 @@ def llamaindex_arm(
     from llama_index.core.node_parser import SentenceSplitter
 
     script = Script()
-
-    class MiniLM(BaseEmbedding):
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return list(map(float, embed([query])[0]))
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return list(map(float, embed([text])[0]))
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return [list(map(float, v)) for v in embed(texts)]
 
     class RecordingLLM(CustomLLM):
         """Records each prompt: ``complete`` is the condense call, ``chat`` the answer."""
@@ -217,7 +231,9 @@ def llamaindex_arm(
 
     splitter = SentenceSplitter(chunk_size=chunk_tokens, chunk_overlap=200)
     docs = [Document(text=t, doc_id=d) for d, t in texts.items()]
-    index = VectorStoreIndex.from_documents(docs, embed_model=MiniLM(), transformations=[splitter])
+    index = VectorStoreIndex.from_documents(
+        docs, embed_model=llamaindex_embedding(embed), transformations=[splitter]
+    )
     llm = RecordingLLM()
     # similarity_top_k=2 by default; a larger one only for the equal-recall comparison.
     retriever = (

@@ -19,7 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.cost_frameworks import LC_CONTEXTUALIZE, LC_SYSTEM
+from benchmarks.cost_frameworks import (
+    LC_CONTEXTUALIZE,
+    LC_SYSTEM,
+    langchain_embeddings,
+    llamaindex_embedding,
+)
 from contextual_avatar.routing._litellm import import_litellm, read_usage
 
 __all__ = ["Ask", "Usage", "langchain_live", "llamaindex_live"]
@@ -56,7 +61,6 @@ def langchain_live(
     from langchain_classic.chains.combine_documents import create_stuff_documents_chain
     from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.documents import Document
-    from langchain_core.embeddings import Embeddings
     from langchain_core.messages import AIMessage, HumanMessage
     from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
     from langchain_core.vectorstores import InMemoryVectorStore
@@ -65,13 +69,6 @@ def langchain_live(
 
     log: list[Usage | None] = []
     kinds: dict[Any, str] = {}
-
-    class MiniLM(Embeddings):
-        def embed_documents(self, docs: list[str]) -> list[list[float]]:
-            return [list(map(float, v)) for v in embed(docs)]
-
-        def embed_query(self, text: str) -> list[float]:
-            return list(map(float, embed([text])[0]))
 
     class Recorder(BaseCallbackHandler):
         """Reads each call's ``usage_metadata`` (None when the server sent no usage)."""
@@ -99,7 +96,9 @@ def langchain_live(
                      **extra)  # type: ignore[arg-type]  # fmt: skip
     splitter = RecursiveCharacterTextSplitter(chunk_size=4000, chunk_overlap=200)
     docs = [Document(page_content=t, metadata={"doc": d}) for d, t in texts.items()]
-    store = InMemoryVectorStore.from_documents(splitter.split_documents(docs), MiniLM())
+    store = InMemoryVectorStore.from_documents(
+        splitter.split_documents(docs), langchain_embeddings(embed)
+    )
     chain = create_retrieval_chain(
         create_history_aware_retriever(llm, store.as_retriever(), ChatPromptTemplate.from_messages(
             [("system", LC_CONTEXTUALIZE), MessagesPlaceholder("chat_history"),
@@ -133,7 +132,6 @@ def llamaindex_live(
 ) -> Ask:  # fmt: skip
     """LlamaIndex's ``CondensePlusContextChatEngine`` (defaults) with its ``LiteLLM`` client."""
     from llama_index.core import Document, VectorStoreIndex
-    from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
     from llama_index.core.chat_engine import CondensePlusContextChatEngine
     from llama_index.core.node_parser import SentenceSplitter
@@ -141,19 +139,6 @@ def llamaindex_live(
 
     litellm = import_litellm()  # offline price map before LlamaIndex imports litellm
     log: list[Usage | None] = []
-
-    class MiniLM(BaseEmbedding):
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return list(map(float, embed([query])[0]))
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return list(map(float, embed([text])[0]))
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return [list(map(float, v)) for v in embed(texts)]
 
     def record(kind: str, usage: Any) -> None:
         u = read_usage(usage)
@@ -196,7 +181,9 @@ def llamaindex_live(
     llm = _UsageLiteLLM(model=model, max_tokens=max_tokens, **extra)
     splitter = SentenceSplitter(chunk_size=1024, chunk_overlap=200)
     docs = [Document(text=t, doc_id=d) for d, t in texts.items()]
-    index = VectorStoreIndex.from_documents(docs, embed_model=MiniLM(), transformations=[splitter])
+    index = VectorStoreIndex.from_documents(
+        docs, embed_model=llamaindex_embedding(embed), transformations=[splitter]
+    )
     engine: list[Any] = []
 
     def ask(question: str, history: Sequence[tuple[str, str]]) -> tuple[str, float, list[Usage], int]:  # fmt: skip

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import numpy as np
+import numpy.typing as npt
 from cachetools import LRUCache
 
 from contextual_avatar.cache import History
@@ -15,6 +16,7 @@ from contextual_avatar.retrieval import (
     Embedder,
     Memo,
     RetrievalConfig,
+    composed_vector,
     conversation_queries,
     conversation_state,
     remember,
@@ -71,8 +73,26 @@ class Understand:
         started = time.perf_counter()
         if isinstance(self._embedder, BatchingEmbedder):
             remember(self.memo(turn.session_id))  # for the rest of this turn
-            turn.vectors = await self._embedder.aembed(turn.queries)
+            turn.vectors = await self._embed(self._embedder, turn)
         else:
             turn.vectors = await asyncio.to_thread(self._embedder.embed, turn.queries)
         turn.vectors = np.ascontiguousarray(turn.vectors, dtype=np.float32)
         turn.timings["embed"] = (time.perf_counter() - started) * 1000
+
+    async def _embed(self, batcher: BatchingEmbedder, turn: TurnState) -> npt.NDArray[np.float32]:
+        """The queries' vectors, the conversation query's composed when it can be.
+
+        With ``compose_queries`` and the previous questions' vectors in the session's
+        memo (they were this session's queries), only the question is embedded; the
+        joined query's vector is their :func:`composed_vector`, memoised under the joined
+        text so the offline answerer, which asks for the same text, reuses it.
+        """
+        queries = turn.queries
+        recent = [t.question for t in turn.history[-self._config.history_turns :]]
+        known = batcher.memoised(recent) if len(queries) == 2 else []
+        if not (self._config.compose_queries and known and all(v is not None for v in known)):
+            return await batcher.aembed(queries)
+        question = (await batcher.aembed(queries[:1]))[0]
+        joined = composed_vector(question, [v for v in known if v is not None])
+        batcher.memoise(queries[1], joined)
+        return np.stack([question, joined])

@@ -31,7 +31,7 @@ from contextual_avatar.retrieval._milvus import MilvusIndex
 from contextual_avatar.retrieval._milvus_retriever import MilvusRetriever
 from contextual_avatar.retrieval._onnx import OnnxEmbedder
 from contextual_avatar.retrieval._onnx_export import export_onnx
-from contextual_avatar.retrieval._query import conversation_queries
+from contextual_avatar.retrieval._query import composed_vector, conversation_queries
 from contextual_avatar.retrieval._retriever import DenseRetriever, Retriever
 from contextual_avatar.retrieval._state import ConversationState
 from contextual_avatar.retrieval._version import CorpusVersion
@@ -67,6 +67,7 @@ __all__ = [
     "build_retriever",
     "check_collection_name",
     "collection_dir",
+    "composed_vector",
     "conversation_queries",
     "conversation_state",
     "entities",

@@ -202,6 +202,21 @@ class BatchingEmbedder:
             fresh = await asyncio.wrap_future(self.submit(missing))
         return self._join(memo, texts, found, fresh)
 
+    def memoised(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32] | None]:
+        """The running turn's memo entries for ``texts`` (``None`` where it has none)."""
+        return self._recall(texts)[1]
+
+    def memoise(self, text: str, vector: npt.NDArray[np.float32]) -> None:
+        """Put ``vector`` in the running turn's memo as ``text``'s (no memo: nothing).
+
+        For a vector made without the model (a composed query) that later embeddings of
+        the same text in this turn, or the session's next turns, should reuse.
+        """
+        memo = _MEMO.get()
+        if memo is not None:
+            with self._memo_lock:
+                memo[text] = vector
+
     def _recall(
         self, texts: Sequence[str]
     ) -> tuple[Memo | None, list[npt.NDArray[np.float32] | None], list[str]]:

@@ -76,6 +76,10 @@ class RetrievalConfig(BaseModel):
         top_k: Chunks fetched from the index and admitted to the cache on a miss.
         history_turns: Previous questions folded into the dense query, so follow-ups
             ("and for children?") carry their topic.
+        compose_queries: Make that query's vector from the question's and the previous
+            questions' vectors (their normalised sum) instead of embedding the joined
+            text: one forward pass per turn instead of two, dev-set recall within a
+            quarter of a point. ``False`` embeds the joined text.
         mode: ``"hybrid"`` (dense + BM25), ``"dense"`` or ``"lexical"`` (BM25 only).
         fusion: ``"score"`` (weighted sum of cosine and max-normalised BM25) or ``"rrf"``.
         dense_weight: Weight of the cosine similarity in hybrid mode.
@@ -114,6 +118,7 @@ class RetrievalConfig(BaseModel):
 
     top_k: int = Field(default=DEFAULT_TOP_K, ge=1, le=100)
     history_turns: int = Field(default=1, ge=0, le=10)
+    compose_queries: bool = True
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     fusion: Literal["score", "rrf"] = "score"
     dense_weight: float = Field(default=DEFAULT_DENSE_WEIGHT, ge=0.0, le=10.0)
