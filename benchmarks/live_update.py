@@ -239,12 +239,13 @@ def _grow(folder: Path, size: int, exclude: list[str]) -> None:
     from benchmarks._vectors import grow
     from contextual_avatar.retrieval import BM25Index, DocRecord, FaissIndex, RetrievalConfig
     from contextual_avatar.retrieval._files import read_meta
+    from contextual_avatar.retrieval._journal import load_index
     from contextual_avatar.types import Chunk, SourceRef, Span
 
     current = FaissIndex.current_version(folder)
     assert current is not None
     meta = read_meta(current)
-    index = FaissIndex.load(
+    index = load_index(
         folder, dim=meta["dim"], embedder=meta["embedder"], spec=RetrievalConfig().dense_spec()
     )
     texts, real = _real_pairs(exclude)

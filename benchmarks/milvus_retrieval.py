@@ -53,6 +53,7 @@ from contextual_avatar.retrieval import (  # noqa: E402
     RetrievalConfig,
     build_retriever,
 )
+from contextual_avatar.retrieval._journal import load_index  # noqa: E402
 
 RESULTS = _REPO / "benchmarks" / "results"
 TOP_K = 7
@@ -122,7 +123,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = biggest_index()
     records, embedder = FaissIndex.read_records(folder)
-    index = FaissIndex.load(folder, dim=384, embedder=embedder)
+    index = load_index(folder, dim=384, embedder=embedder)
     print(f"{len(records)} documents, {len(index)} chunks from {folder}")
     doc_of = {Path(r.name).stem: r.doc_id for r in records}
     asks_raw = [

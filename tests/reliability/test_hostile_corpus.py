@@ -16,7 +16,8 @@ import pytest
 
 from contextual_avatar import ContextEngine, EngineConfig, Parts
 from contextual_avatar.errors import ContextualAvatarError, IngestError
-from contextual_avatar.retrieval import FaissIndex, MiniLMEmbedder
+from contextual_avatar.retrieval import MiniLMEmbedder
+from contextual_avatar.retrieval._journal import load_index
 
 from .conftest import HOSTILE_DIR, hostile_manifest
 
@@ -93,7 +94,7 @@ def test_hostile_file_is_ingested_safely(
 ) -> None:
     report = engine.ingest(HOSTILE_DIR / name)
     assert report.chunks > 0
-    reloaded = FaissIndex.load(data_dir / "index", dim=embedder.dim, embedder=embedder.name)
+    reloaded = load_index(data_dir / "index", dim=embedder.dim, embedder=embedder.name)
     texts = [c.text for c in reloaded.chunks if c.doc_id == report.doc_id]
     assert len(texts) == report.chunks
     for text in texts:

@@ -257,7 +257,6 @@ class Corpus:
             dim=self._dim,
             embedder=self._embedder,
             spec=config.dense_spec(),
-            deltas=False,
         )
         lexical = BM25Index.load(target, index.chunks, k1=config.bm25_k1, b=config.bm25_b)
         if target is None:

@@ -356,12 +356,12 @@ class FaissIndex:
         dim: int,
         embedder: str,
         spec: DenseSpec | None = None,
-        deltas: bool = True,
     ) -> FaissIndex:
-        """Load the current version from ``directory``, or an empty index if there is none.
+        """Load the current version's base from ``directory`` (empty if there is none).
 
-        A version published as a delta is its base plus the deltas' changes, replayed
-        here (``deltas=False``: the base's rows only, for a caller that replays them).
+        A version published as a delta is its base plus the deltas' changes: this reads
+        the base's rows only; :func:`~contextual_avatar.retrieval._journal.load_index`
+        (and the corpus) replay the deltas, so this module never imports the journal.
 
         A saved approximate index is reused when it still fits ``spec``; otherwise (an
         exact or older version, other settings) the FAISS index is rebuilt from the vectors.
@@ -384,10 +384,6 @@ class FaissIndex:
             )
         chunks, vectors = _files.read_rows(target, dim)
         index._rebuild(chunks, vectors, _ann.read_dense(target / DENSE_FILE))
-        if deltas:
-            from contextual_avatar.retrieval import _journal  # it builds on this module
-
-            _journal.replay(index, target, _journal.chain_of(meta, target.name).deltas)
         index.set_records(meta)
         return index
 

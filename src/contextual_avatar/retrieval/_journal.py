@@ -40,6 +40,7 @@ import numpy as np
 
 from contextual_avatar._serde import chunk_from_dict, chunk_to_dict
 from contextual_avatar.errors import IndexCorruptError
+from contextual_avatar.retrieval._ann import DenseSpec
 from contextual_avatar.retrieval._bm25 import LEXICAL_DIR, BM25Index
 from contextual_avatar.retrieval._faiss import DocRecord, FaissIndex, Op
 from contextual_avatar.retrieval._files import new_version, read_meta, switch, sync, sync_dir
@@ -86,6 +87,24 @@ def _missing(have: Chain, meta: dict[str, Any], name: str) -> tuple[list[str], C
 
 
 # -- reading and replaying -----------------------------------------------------------------
+
+
+def load_index(
+    directory: Path, *, dim: int, embedder: str, spec: DenseSpec | None = None
+) -> FaissIndex:
+    """The published version of ``directory`` in full: its base, then its deltas replayed.
+
+    Raises:
+        IndexCorruptError: A file of the version cannot be read.
+        ConfigError: The index was built with another embedder.
+    """
+    index = FaissIndex.load(directory, dim=dim, embedder=embedder, spec=spec)
+    target = FaissIndex.current_version(directory)
+    if target is not None:
+        meta = read_meta(target)
+        replay(index, target, chain_of(meta, target.name).deltas)
+        index.set_records(meta)
+    return index
 
 
 def read_delta(folder: Path, uid: str) -> list[tuple[Any, ...]]:
