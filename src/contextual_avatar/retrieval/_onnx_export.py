@@ -96,6 +96,29 @@ def _graph(weights: dict[str, npt.NDArray[Any]], config: dict[str, Any]) -> Any:
         return out
 
     w = weights
+
+    def project_and_norm(x: str, residual: str, i: int, block: str, proj: str, ln: str) -> str:
+        """``LayerNorm(x @ dense.W + dense.b + residual)`` of layer ``i``'s ``block``.
+
+        The two halves of a BERT layer (attention output, feed-forward output) end alike:
+        the bias and the residual fold into one fused SkipLayerNormalization node.
+        """
+        p = f"encoder.layer.{i}.{block}."
+        out = node("MatMul", [x, const(f"l{i}_{proj}_w", w[f"{p}dense.weight"].T)], f"l{i}_{proj}")
+        return node(
+            "SkipLayerNormalization",
+            [
+                out,
+                residual,
+                const(f"l{i}_{ln}_w", w[f"{p}LayerNorm.weight"]),
+                const(f"l{i}_{ln}_b", w[f"{p}LayerNorm.bias"]),
+                const(f"l{i}_{proj}_b", w[f"{p}dense.bias"]),
+            ],
+            f"l{i}_{ln}",
+            domain="com.microsoft",
+            epsilon=eps,
+        )
+
     # Embeddings: word + position + token type 0 (sentence embedders never set it).
     word = w["embeddings.word_embeddings.weight"] + w["embeddings.token_type_embeddings.weight"][0]
     node("Gather", [const("word_embeddings", word), "input_ids"], "words")
@@ -135,24 +158,7 @@ def _graph(weights: dict[str, npt.NDArray[Any]], config: dict[str, Any]) -> Any:
             domain="com.microsoft",
             num_heads=heads,
         )
-        proj = node(
-            "MatMul",
-            [att, const(f"l{i}_ao_w", w[f"{p}attention.output.dense.weight"].T)],
-            f"l{i}_ao",
-        )
-        hidden = node(
-            "SkipLayerNormalization",
-            [
-                proj,
-                hidden,
-                const(f"l{i}_ln1_w", w[f"{p}attention.output.LayerNorm.weight"]),
-                const(f"l{i}_ln1_b", w[f"{p}attention.output.LayerNorm.bias"]),
-                const(f"l{i}_ao_b", w[f"{p}attention.output.dense.bias"]),
-            ],
-            f"l{i}_ln1",
-            domain="com.microsoft",
-            epsilon=eps,
-        )
+        hidden = project_and_norm(att, hidden, i, "attention.output", "ao", "ln1")
         up = node(
             "MatMul",
             [hidden, const(f"l{i}_up_w", w[f"{p}intermediate.dense.weight"].T)],
@@ -164,22 +170,7 @@ def _graph(weights: dict[str, npt.NDArray[Any]], config: dict[str, Any]) -> Any:
             f"l{i}_gelu",
             domain="com.microsoft",
         )
-        down = node(
-            "MatMul", [act, const(f"l{i}_down_w", w[f"{p}output.dense.weight"].T)], f"l{i}_down"
-        )
-        hidden = node(
-            "SkipLayerNormalization",
-            [
-                down,
-                hidden,
-                const(f"l{i}_ln2_w", w[f"{p}output.LayerNorm.weight"]),
-                const(f"l{i}_ln2_b", w[f"{p}output.LayerNorm.bias"]),
-                const(f"l{i}_down_b", w[f"{p}output.dense.bias"]),
-            ],
-            f"l{i}_ln2",
-            domain="com.microsoft",
-            epsilon=eps,
-        )
+        hidden = project_and_norm(act, hidden, i, "output", "down", "ln2")
     # Mean pooling over real tokens: sum(hidden * mask) / max(sum(mask), tiny).
     node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
     node("Unsqueeze", ["mask_f", const("axis2", [2], np.int64)], "mask_3d")

@@ -84,9 +84,9 @@ class SentenceStore:
         Opened again after a fork or when the file was replaced; closed and forgotten
         when a call through it fails.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self._timeout) if not self._ready else None
-        if conn is not None:  # first use in this process: the schema, once
+        if not self._ready:  # first use in this process: the folder and the schema, once
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self._timeout)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
