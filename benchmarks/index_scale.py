@@ -47,10 +47,9 @@ for _path in (_REPO / "src", _REPO):  # run as a script from a checkout
 
 import faiss  # noqa: E402
 
-from benchmarks._vectors import grow  # noqa: E402
+from benchmarks._vectors import CACHE, grow, replay_vectors  # noqa: E402
 from contextual_avatar.retrieval._ann import DenseSpec, build_dense  # noqa: E402
 
-CACHE = _REPO / "benchmarks" / ".cache"
 RESULTS = _REPO / "benchmarks" / "results"
 DEFAULT_COQA = _REPO.parent / "shared" / "data" / "coqa-dev.json"
 SOTU = CACHE / "sotu" / "package" / "data"
@@ -86,14 +85,7 @@ def from_replay_caches(coqa: Path) -> tuple[Vectors, Vectors] | None:
     chunks) to their MiniLM vectors. CoQA questions become the queries, the rest the
     corpus.
     """
-    import pickle
-
-    vectors: dict[str, Vectors] = {}
-    for path in sorted(CACHE.glob("emb-*.pkl")):
-        with path.open("rb") as fh:
-            got = pickle.load(fh)  # our own cache file
-        if got and len(next(iter(got.values()))) == 384:  # MiniLM's, not another model's
-            vectors.update(got)
+    vectors = replay_vectors()
     if len(vectors) < 5000:
         return None
     questions = {

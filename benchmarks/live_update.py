@@ -210,16 +210,9 @@ def _spawn(command: list[str]) -> subprocess.Popen[str]:
 
 def _real_pairs(exclude: list[str]) -> tuple[list[str], Any]:
     """Real texts and their MiniLM vectors from the replay caches (see ``index_scale.py``)."""
-    import pickle
+    from benchmarks._vectors import replay_vectors
 
-    cache = Path(__file__).resolve().parent / ".cache"  # index_scale.py's (not imported:
-    # a benchmark imported by another is a shared harness to the report generator)
-    pairs: dict[str, Any] = {}
-    for path in sorted(cache.glob("emb-*.pkl")):
-        with path.open("rb") as fh:
-            got = pickle.load(fh)  # our own cache file
-        if got and len(next(iter(got.values()))) == 384:  # MiniLM's
-            pairs.update(got)
+    pairs = replay_vectors()
     if len(pairs) < 5000:
         raise SystemExit("no replay caches: run benchmarks/replay.py first (see index_scale.py)")
     keys = {" ".join(t.split()[:8]) for t in exclude}
